@@ -1,0 +1,1 @@
+"""The interest matcher (no Flask, no database). Built in the matching issue."""

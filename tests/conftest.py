@@ -1,0 +1,138 @@
+"""A fresh database per test, on SQLite by default or PostgreSQL with TEST_DATABASE_URL.
+
+The schema comes from the Alembic migrations (run once per session); each test then gets
+empty tables: a copy of the migrated SQLite file, or TRUNCATE on PostgreSQL.
+"""
+
+import os
+import re
+import shutil
+import urllib.parse
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel
+
+from vanringen import create_app
+from vanringen.auth import create_user
+from vanringen.cli import upgrade
+from vanringen.config import normalise_database_url
+
+PASSWORD = "rätt-hemligt-lösen"
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                     r'name="csrf_token" value="([^"]+)"')
+
+
+def need_tool(reason: str):
+    """Skip for a missing tool on a laptop; in CI (CI=true) a missing tool is a failure."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory):
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        url = normalise_database_url(url)
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+        upgrade(url)
+        return {"url": url}
+    template = tmp_path_factory.mktemp("db") / "template.sqlite"
+    upgrade(f"sqlite:///{template}")
+    return {"template": template}
+
+
+@pytest.fixture
+def database_url(migrated_db, tmp_path):
+    if "url" in migrated_db:
+        url = migrated_db["url"]
+        engine = sa.create_engine(url)
+        tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return url
+    path = tmp_path / "test.sqlite"
+    shutil.copy(migrated_db["template"], path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test", "TESTING": True})
+    yield app
+    app.extensions["vanringen.engine"].dispose()
+
+
+@pytest.fixture
+def session(app):
+    with Session(app.extensions["vanringen.engine"], expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def coordinator(session):
+    user = create_user("koordinator@example.se", PASSWORD, role="coordinator",
+                       name="Karin Koordinator", session=session)
+    session.commit()
+    return user
+
+
+@pytest.fixture
+def admin(session):
+    user = create_user("admin@example.se", PASSWORD, role="admin", name="Ada Admin",
+                       session=session)
+    session.commit()
+    return user
+
+
+class Client:
+    """Flask's test client plus what a browser does with forms: sends the CSRF token back."""
+
+    def __init__(self, flask_client):
+        self.raw = flask_client
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+    def csrf_token(self, path: str = "/logga-in") -> str:
+        html = self.raw.get(path).get_data(as_text=True)
+        match = CSRF_RE.search(html)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1) or match.group(2)
+
+    def submit(self, path: str, data: dict | None = None, *, form_path: str | None = None,
+               **kwargs):
+        data = dict(data or {})
+        data["csrf_token"] = self.csrf_token(form_path or path)
+        return self.raw.post(path, data=data, **kwargs)
+
+    def login(self, user, password: str = PASSWORD):
+        response = self.submit("/logga-in", {"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+
+@pytest.fixture
+def client(app):
+    return Client(app.test_client())
+
+
+@pytest.fixture
+def logged_in(client, coordinator):
+    client.login(coordinator)
+    return client
+
+
+def html_text(response) -> str:
+    return urllib.parse.unquote(response.get_data(as_text=True))

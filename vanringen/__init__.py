@@ -1,0 +1,43 @@
+"""Vänringen – ring så pratar vi."""
+
+from pathlib import Path
+
+from flask import Flask, redirect, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from .config import INSTANCE_DIR, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=str(INSTANCE_DIR),
+    )
+    app.config.from_mapping(load_config(config))
+    csrf.init_app(app)
+
+    from . import auth, cli, db, i18n, imports, people, seniors, views, volunteers
+
+    db.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
+    people.init_app(app)
+    seniors.init_app(app)
+    volunteers.init_app(app)
+    imports.init_app(app)
+    views.init_app(app)
+    cli.init_app(app)
+
+    @app.get("/health")
+    def health():
+        return {"status": "ok"}
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("views.home"))
+
+    return app

@@ -1,0 +1,120 @@
+"""Staff sign-in. Every page needs a signed-in staff member unless its endpoint is public."""
+
+from functools import wraps
+
+import click
+import sqlalchemy as sa
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlmodel import Session, select
+from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email
+
+from .db import get_engine, get_session
+from .models import StaffUser
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Logga in för att se sidan.")
+
+PUBLIC_ENDPOINTS = {"auth.login", "static", "i18n.set_locale", "health"}
+PUBLIC_PREFIXES = ("public.",)
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    user = get_session().get(StaffUser, int(user_id))
+    return user if user and user.active else None
+
+
+def require_login():
+    endpoint = request.endpoint or ""
+    if endpoint in PUBLIC_ENDPOINTS or endpoint.startswith(PUBLIC_PREFIXES):
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def admin_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-post"), validators=[DataRequired(), Email()])
+    password = PasswordField(_l("Lösenord"), validators=[DataRequired()])
+
+
+@bp.route("/logga-in", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = get_session().exec(
+            select(StaffUser).where(sa.func.lower(StaffUser.email) == form.email.data.lower())
+        ).first()
+        if user and user.active and check_password_hash(user.password_hash, form.password.data):
+            login_user(user)
+            target = request.args.get("next", "")
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("index")
+            return redirect(target)
+        form.password.errors.append(_("Fel e-post eller lösenord."))
+    return render_template("auth/login.html", form=form), 200 if not form.errors else 422
+
+
+@bp.post("/logga-ut")
+def logout():
+    logout_user()
+    flash(_("Du är utloggad."), "info")
+    return redirect(url_for("auth.login"))
+
+
+def create_user(email: str, password: str, *, role: str, name: str = "", session) -> StaffUser:
+    user = StaffUser(email=email.strip().lower(), name=name, role=role,
+                     password_hash=hash_password(password))
+    session.add(user)
+    return user
+
+
+users_cli = AppGroup("users", help="Staff accounts.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--admin", "role", flag_value="admin", help="Administrator (users, settings).")
+@click.option("--coordinator", "role", flag_value="coordinator", default=True)
+@click.option("--name", default="", help="Display name.")
+@click.password_option(envvar="VANRINGEN_PASSWORD", help="Prompted for when not given.")
+def create_user_command(email, role, name, password):
+    """Create a staff account: vanringen users create --admin EMAIL"""
+    if len(password) < 10:
+        raise click.BadParameter("minst 10 tecken", param_hint="password")
+    with Session(get_engine()) as session:
+        if session.exec(select(StaffUser).where(StaffUser.email == email.lower())).first():
+            raise click.ClickException(f"Det finns redan ett konto för {email}.")
+        create_user(email, password, role=role, name=name, session=session)
+        session.commit()
+    click.echo(f"Skapade {role} {email}.")
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    app.register_blueprint(bp)
+    app.before_request(require_login)
+    app.cli.add_command(users_cli)

@@ -1,0 +1,46 @@
+"""Record first, then send (healthchecks.io style): the row exists before any provider call."""
+
+from flask import current_app
+from sqlmodel import Session
+
+from notifications import SendError, get_backend
+
+from .db import utcnow
+from .models import Message
+
+
+def backend():
+    app = current_app
+    if "vanringen.notifier" not in app.extensions:
+        app.extensions["vanringen.notifier"] = get_backend(app.config["NOTIFY_BACKEND"])
+    return app.extensions["vanringen.notifier"]
+
+
+def queue_sms(to: str, body: str, kind: str, *, session: Session, **refs) -> Message:
+    message = Message(channel="sms", recipient=to, body=body, kind=kind, **refs)
+    session.add(message)
+    return message
+
+
+def deliver(message: Message, *, session: Session) -> Message:
+    """Hand one pending message to the configured sender and store its answer.
+
+    A temporary failure leaves the message pending for a later pass; a permanent one
+    marks it failed so nobody retries it.
+    """
+    sender = backend()
+    message.attempts += 1
+    try:
+        result = sender.send_sms(message.recipient, message.body)
+    except SendError as exc:
+        message.error = str(exc)
+        if exc.permanent:
+            message.status = "failed"
+    else:
+        message.provider = result.provider
+        message.provider_id = result.provider_id
+        message.status = result.status
+        message.sent_at = utcnow()
+        message.error = ""
+    session.add(message)
+    return message
