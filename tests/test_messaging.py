@@ -1,0 +1,45 @@
+from sqlmodel import select
+
+from notifications import PermanentError, TemporaryError
+from vanringen import messaging
+from vanringen.models import Message
+
+
+class Failing:
+    def __init__(self, error):
+        self.error = error
+
+    def send_sms(self, to, body):
+        raise self.error
+
+
+def test_queue_then_deliver_through_outbox(app, session):
+    with app.app_context():
+        message = messaging.queue_sms("+46701234567", "Hej", "test", session=session)
+        session.commit()
+        assert message.status == "pending" and message.id
+        messaging.deliver(message, session=session)
+        session.commit()
+    stored = session.exec(select(Message)).one()
+    assert stored.status == "recorded"
+    assert stored.provider == "outbox" and stored.provider_id.startswith("OB")
+    assert stored.attempts == 1 and stored.sent_at is not None
+
+
+def test_temporary_failure_stays_pending(app, session):
+    app.extensions["vanringen.notifier"] = Failing(TemporaryError("timeout"))
+    with app.app_context():
+        message = messaging.queue_sms("+46701234567", "Hej", "test", session=session)
+        messaging.deliver(message, session=session)
+        session.commit()
+    assert message.status == "pending" and message.error == "timeout"
+    assert message.attempts == 1
+
+
+def test_permanent_failure_is_final(app, session):
+    app.extensions["vanringen.notifier"] = Failing(PermanentError("invalid", code=21211))
+    with app.app_context():
+        message = messaging.queue_sms("+46701234567", "Hej", "test", session=session)
+        messaging.deliver(message, session=session)
+        session.commit()
+    assert message.status == "failed" and message.sent_at is None
