@@ -13,12 +13,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
-from vanringen import create_app
+from vanringen import auth, create_app
 from vanringen.auth import create_user
 from vanringen.cli import upgrade
 from vanringen.config import normalise_database_url
 
 PASSWORD = "rätt-hemligt-lösen"
+# Still scrypt, with a cost a test can afford; production keeps werkzeug's default.
+auth.PASSWORD_METHOD = "scrypt:1024:8:1"
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
                      r'name="csrf_token" value="([^"]+)"')
 
@@ -136,3 +138,38 @@ def logged_in(client, coordinator):
 
 def html_text(response) -> str:
     return urllib.parse.unquote(response.get_data(as_text=True))
+
+
+# Browser tests: Playwright + Debian's Chromium. Helpers and usage: tests/browser_support.py.
+
+@pytest.fixture(scope="session")
+def browser():
+    from browser_support import launched_browser
+
+    with launched_browser() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def live_server(app):
+    """The test `app` (own fresh database) over real HTTP: live_server.url, live_server(path)."""
+    from browser_support import serve
+
+    with serve(app) as server:
+        yield server
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """A factory of pages, each in its own browser context: new_page(viewport=PHONE)."""
+    from browser_support import PageFactory
+
+    # Depending on live_server makes every page close before the server stops.
+    factory = PageFactory(browser)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()

@@ -20,7 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(load_config(config))
     csrf.init_app(app)
 
-    from . import auth, cli, db, i18n, imports, people, seniors, views, volunteers
+    from . import auth, cli, db, demo, i18n, imports, people, seniors, views, volunteers
 
     db.init_app(app)
     i18n.init_app(app)
@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     imports.init_app(app)
     views.init_app(app)
     cli.init_app(app)
+    demo.init_app(app)
 
     @app.get("/health")
     def health():

@@ -27,8 +27,12 @@ PUBLIC_ENDPOINTS = {"auth.login", "static", "i18n.set_locale", "health"}
 PUBLIC_PREFIXES = ("public.",)
 
 
+# werkzeug's scrypt defaults (n=2**15); the test suite lowers the cost for speed.
+PASSWORD_METHOD = "scrypt"
+
+
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
+    return generate_password_hash(password, method=PASSWORD_METHOD)
 
 
 @login_manager.user_loader

@@ -9,6 +9,7 @@ from datetime import date
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectMultipleField, StringField, ValidationError, widgets
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
 from . import vocab
@@ -28,6 +29,12 @@ class PhoneField(StringField):
                          **kwargs)
         self.mobile = mobile
 
+    def _value(self):
+        # Show the number as the person typed it, not the E.164 form it was turned into.
+        if self.raw_data:
+            return self.raw_data[0]
+        return super()._value()
+
     def pre_validate(self, form):
         if not self.data:
             return
@@ -41,9 +48,10 @@ class PhoneField(StringField):
                                      "eller 070-123 45 67.")) from exc
 
 
-def languages_field(label=_l("Språk")):
+def languages_field(label=None):
     return MultiCheckboxField(
-        label, choices=[(c, vocab.language_name(c)) for c in vocab.COMMON_LANGUAGES],
+        label or _l("Språk"),
+        choices=[SelectChoice(c, vocab.language_name(c)) for c in vocab.COMMON_LANGUAGES],
         validators=[InputRequired(_l("Välj minst ett språk."))], default=["sv"])
 
 
@@ -64,7 +72,9 @@ def merge_languages(form) -> str:
 
 def availability_field(label, required=True):
     validators = [InputRequired(_l("Välj minst en tid."))] if required else [Optional()]
-    return MultiCheckboxField(label, choices=[(s, s) for s in vocab.SLOTS],
+    # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices (a warning is an error
+    # under pytest).
+    return MultiCheckboxField(label, choices=[SelectChoice(s) for s in vocab.SLOTS],
                               validators=validators)
 
 

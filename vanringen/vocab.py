@@ -43,7 +43,9 @@ VOLUNTEER_STATUSES = {
 }
 # CSV files from the old spreadsheets know three stages only; "training" means screened
 # and in training, which is the stage after the police-record check.
-CSV_VOLUNTEER_STATUSES = {"applied": "applied", "training": "record_checked", "approved": "approved"}
+CSV_VOLUNTEER_STATUSES = {
+    "applied": "applied", "training": "record_checked", "approved": "approved",
+}
 
 # Offered as tick boxes; any other ISO 639-1 code is accepted in CSV files.
 COMMON_LANGUAGES = [

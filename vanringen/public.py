@@ -1,0 +1,93 @@
+"""The pages anyone may see without signing in: the volunteer application and its thank-you.
+
+Every endpoint here is public because of the blueprint's name (auth.PUBLIC_PREFIXES).
+"""
+
+import logging
+
+from flask import Blueprint, redirect, render_template, url_for
+from wtforms import ValidationError
+
+from . import messaging
+from .db import get_session
+from .models import Consent, Volunteer
+from .people import record_event
+from .volunteer_forms import (
+    VOLUNTEER_CONSENT_TEXT,
+    VOLUNTEER_CONSENT_VERSION,
+    ApplicationForm,
+    profile_values,
+)
+from .volunteers import find_duplicates, local_today
+
+bp = Blueprint("public", __name__)
+log = logging.getLogger(__name__)
+
+# Plain GSM-7 (å, ä, ö are in it; typographic quotes and dashes are not): one SMS part,
+# not a 70-character Unicode one. No name in it: names may hold characters outside GSM-7.
+CONFIRMATION_SMS = (
+    "Tack för din anmälan till Vänringen! Vi har tagit emot den och en samordnare "
+    "hör av sig till dig inom kort."
+)
+FIELD_NAMES = {"email": "e-post", "phone": "mobilnummer"}
+
+
+@bp.route("/bli-telefonvan", methods=["GET", "POST"])
+def apply():
+    form = ApplicationForm()
+    if form.validate_on_submit():
+        try:
+            values = profile_values(form)
+        except ValidationError:
+            values = None  # the bad language code is already on form.other_languages
+        if values is not None:
+            session = get_session()
+            duplicates = find_duplicates(session, email=values["email"], phone=values["phone"])
+            if duplicates:
+                _note_duplicates(duplicates, session=session)
+                session.commit()
+            else:
+                _create_volunteer(values, session=session)
+            # The same page either way: it must not tell a stranger who has applied.
+            return redirect(url_for("public.thanks"))
+    status = 422 if form.errors else 200
+    return render_template("public/apply.html", form=form,
+                           consent_text=VOLUNTEER_CONSENT_TEXT), status
+
+
+def _note_duplicates(duplicates, *, session) -> None:
+    """Tell the coordinator on the existing record; their data stays as it is."""
+    today = local_today().isoformat()
+    for volunteer, matched in duplicates:
+        fields = " och ".join(FIELD_NAMES[m] for m in matched)
+        record_event("duplicate_application", session=session, volunteer=volunteer,
+                     detail=f"Ny ansökan via webben {today} med samma {fields}. "
+                            "De nya uppgifterna sparades inte.")
+
+
+def _create_volunteer(values: dict, *, session) -> Volunteer:
+    volunteer = Volunteer(**values, status="applied")
+    session.add(volunteer)
+    session.flush()  # the id, for the consent, the event and the message
+    session.add(Consent(volunteer_id=volunteer.id, method="web",
+                        text_version=VOLUNTEER_CONSENT_VERSION, text=VOLUNTEER_CONSENT_TEXT,
+                        given_on=local_today()))
+    record_event("created", session=session, volunteer=volunteer, to_status="applied")
+    message = messaging.queue_sms(volunteer.phone, CONFIRMATION_SMS, "application_confirmation",
+                                  session=session, volunteer_id=volunteer.id)
+    # Record first, then send: the application and its message are stored before any
+    # provider is asked, so a failing sender loses neither.
+    session.commit()
+    try:
+        messaging.deliver(message, session=session)
+        session.commit()
+    except Exception:
+        # The applicant is done; an unsent message stays pending for a later pass.
+        session.rollback()
+        log.exception("confirmation SMS for volunteer %s not handed over", volunteer.id)
+    return volunteer
+
+
+@bp.get("/bli-telefonvan/tack")
+def thanks():
+    return render_template("public/thanks.html")
