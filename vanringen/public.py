@@ -11,14 +11,14 @@ from wtforms import ValidationError
 from . import messaging
 from .db import get_session
 from .models import Consent, Volunteer
-from .people import record_event
+from .people import local_today, record_event
 from .volunteer_forms import (
     VOLUNTEER_CONSENT_TEXT,
     VOLUNTEER_CONSENT_VERSION,
     ApplicationForm,
     profile_values,
 )
-from .volunteers import find_duplicates, local_today
+from .volunteers import find_duplicates
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)

@@ -1,9 +1,6 @@
 """Forms for the senior pages: intake by phone, edit, status, and the list filters."""
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -21,16 +18,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from . import fields, vocab
+from .people import local_today
 from .phones import display_phone, is_mobile
 
 # Statuses a coordinator may set by hand; "matched" belongs to the matching feature.
 MANUAL_STATUSES = ("waiting", "paused", "ended")
 REASON_REQUIRED = ("paused", "ended")
-
-
-def local_today() -> date:
-    """The date in Stockholm: a consent given at 00:30 must not count as yesterday (UTC)."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 def _options(mapping) -> list[SelectChoice]:

@@ -1,11 +1,8 @@
 """The senior pages: intake by phone, edit, list with filters, detail with history and status."""
 
-import math
-import re
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -27,7 +24,7 @@ from wtforms.fields.choices import SelectChoice
 from . import vocab
 from .db import get_session, utcnow
 from .models import Consent, PersonEvent, Senior, StaffUser
-from .people import record_event
+from .people import paginate, person_search, record_event, speaks
 from .senior_forms import FilterForm, IntakeForm, SeniorForm, StatusForm
 
 bp = Blueprint("seniors", __name__, url_prefix="/seniorer")
@@ -128,55 +125,16 @@ def change_status(senior: Senior, new: str, reason: str = "", *, session: Sessio
 
 # ---------------------------------------------------------------- list
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _contains(column, text: str):
-    return column.ilike(f"%{_escape_like(text)}%", escape="\\")
-
-
-def phone_digits(q: str, region: str) -> str:
-    """Digits to look for inside stored E.164 numbers, however the number was written."""
-    if not re.fullmatch(r"[\d\s()+\-./]+", q):
-        return ""
-    digits = re.sub(r"\D", "", q)
-    if len(digits) < 3:
-        return ""
-    if q.lstrip().startswith("+"):
-        return digits
-    if digits.startswith("00"):
-        return digits[2:]
-    if digits.startswith("0"):
-        return f"{phonenumbers.country_code_for_region(region)}{digits[1:]}"
-    return digits
-
-
-def search_condition(q: str, region: str):
-    # SQLite's lower() folds ASCII only, so "åsa" would miss "Åsa"; trying the common
-    # capitalisations covers how names are actually typed.
-    variants = {q, q.lower(), q.title()}
-    full_name = Senior.first_name.concat(" ").concat(Senior.last_name)
-    columns = (Senior.first_name, Senior.last_name, full_name, Senior.external_id)
-    conditions = [_contains(column, v) for column in columns for v in variants]
-    digits = phone_digits(q, region)
-    if digits:
-        conditions.append(Senior.phone.like(f"%{digits}%"))
-    return sa.or_(*conditions)
-
-
 def filter_conditions(form: FilterForm) -> list:
     conditions = []
-    if form.q.data:
-        conditions.append(search_condition(form.q.data, current_app.config["PHONE_REGION"]))
+    if form.q.data and form.q.data.strip():
+        conditions.append(person_search(Senior, form.q.data))
     if form.status.data:
         conditions.append(Senior.status == form.status.data)
     if form.district.data:
         conditions.append(Senior.district == form.district.data)
     if form.language.data:
-        # Codes are ';'-joined; wrapping both ends in ';' makes "sv" not match "svx".
-        wrapped = sa.literal(";").concat(Senior.languages).concat(";")
-        conditions.append(wrapped.like(f"%;{_escape_like(form.language.data)};%", escape="\\"))
+        conditions.append(speaks(Senior.languages, form.language.data))
     if form.waiting_before.data and not form.waiting_before.errors:
         cutoff = datetime.combine(form.waiting_before.data, time.min, _tz())
         conditions += [Senior.status == "waiting", Senior.waiting_since < cutoff]
@@ -196,17 +154,13 @@ def index():
     form = FilterForm(request.args)
     form.language.choices = language_choices(session=session)
     form.validate()
-    conditions = filter_conditions(form)
-    total = session.exec(select(sa.func.count()).select_from(Senior).where(*conditions)).one()
-    pages = max(1, math.ceil(total / PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
     is_waiting = Senior.status == "waiting"
-    seniors = session.exec(
-        select(Senior).where(*conditions)
-        .order_by(sa.case((is_waiting, 0), else_=1),
-                  sa.case((is_waiting, Senior.waiting_since)).asc().nulls_last(),
-                  Senior.last_name, Senior.first_name, Senior.id)
-        .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    query = (select(Senior).where(*filter_conditions(form))
+             .order_by(sa.case((is_waiting, 0), else_=1),
+                       sa.case((is_waiting, Senior.waiting_since)).asc().nulls_last(),
+                       Senior.last_name, Senior.first_name, Senior.id))
+    seniors, total, page, pages = paginate(query, session=session, page=request.args.get(
+        "page", 1, type=int), per_page=PER_PAGE)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("seniors/index.html", form=form, seniors=seniors, total=total,
                            page=page, pages=pages, args=args)

@@ -5,8 +5,6 @@ of those, and back to applied from there. The rules live in one table (TRANSITIO
 function (apply_transition) so they can be tested without a request.
 """
 
-import math
-import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,8 +28,7 @@ from wtforms import ValidationError
 from . import vocab
 from .db import get_session, utcnow
 from .models import Consent, PersonEvent, StaffUser, Volunteer
-from .people import record_event
-from .phones import parse_phone
+from .people import local_today, paginate, person_search, record_event, speaks
 from .volunteer_forms import (
     FIELD_LABELS,
     PROFILE_COLUMNS,
@@ -94,10 +91,6 @@ def record_status(volunteer: Volunteer, today: date, valid_days: int) -> str:
 def is_matchable(volunteer: Volunteer, today: date, valid_days: int) -> bool:
     return (volunteer.status == "approved"
             and record_status(volunteer, today, valid_days) == "valid")
-
-
-def local_today() -> date:
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 def _text(form_data, key: str) -> str:
@@ -222,41 +215,14 @@ def find_duplicates(session: Session, *, email: str | None, phone: str | None,
     return found
 
 
-def _icontains(column, term: str):
-    # SQLite's lower() folds ASCII only, so "åsa" would miss "Åsa"; the capitalised and
-    # upper-case spellings cover names as people write them. PostgreSQL needs only the first.
-    variants = {term.capitalize(), term.upper()} - {term.lower()}
-    return sa.or_(sa.func.lower(column).contains(term.lower(), autoescape=True),
-                  *(column.contains(v, autoescape=True) for v in variants))
-
-
-def search_condition(q: str):
-    term = q.strip()
-    full_name = Volunteer.first_name.concat(" ").concat(Volunteer.last_name)
-    conditions = [_icontains(full_name, term), _icontains(Volunteer.email, term),
-                  _icontains(Volunteer.external_id, term)]
-    try:
-        conditions.append(Volunteer.phone == parse_phone(term, current_app.config["PHONE_REGION"]))
-    except ValueError:
-        pass
-    # Part of a number, written any way: "070-123" → digits "70123" inside "+4670123…".
-    if re.fullmatch(r"[\d\s\-+()/]+", term):
-        digits = re.sub(r"\D", "", term).lstrip("0")
-        if len(digits) >= 4:
-            conditions.append(Volunteer.phone.contains(digits))
-    return sa.or_(*conditions)
-
-
 def filter_conditions(form: VolunteerFilterForm, *, today: date, valid_days: int) -> list:
     conditions = []
     if form.q.data and form.q.data.strip():
-        conditions.append(search_condition(form.q.data))
+        conditions.append(person_search(Volunteer, form.q.data, Volunteer.email))
     if form.status.data:
         conditions.append(Volunteer.status == form.status.data)
     if form.language.data:
-        # Codes are ';'-joined; wrapping both ends makes "sv" match as a whole code only.
-        wrapped = sa.literal(";").concat(Volunteer.languages).concat(";")
-        conditions.append(wrapped.like(f"%;{form.language.data};%"))
+        conditions.append(speaks(Volunteer.languages, form.language.data))
     if form.renew.data:
         conditions += [Volunteer.status.in_(ACTIVE),
                        Volunteer.police_record_checked_on < today - timedelta(days=valid_days)]
@@ -275,14 +241,11 @@ def index():
     for name in form.errors:  # an unusable filter is ignored, and its error shown
         form[name].data = None
     today, valid_days = local_today(), current_app.config["POLICE_RECORD_VALID_DAYS"]
-    conditions = filter_conditions(form, today=today, valid_days=valid_days)
-    total = session.exec(select(sa.func.count()).select_from(Volunteer).where(*conditions)).one()
-    pages = max(1, math.ceil(total / PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
-    volunteers = session.exec(
-        select(Volunteer).where(*conditions)
-        .order_by(Volunteer.created_at.desc(), Volunteer.id.desc())
-        .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    query = (select(Volunteer)
+             .where(*filter_conditions(form, today=today, valid_days=valid_days))
+             .order_by(Volunteer.created_at.desc(), Volunteer.id.desc()))
+    volunteers, total, page, pages = paginate(
+        query, session=session, page=request.args.get("page", 1, type=int), per_page=PER_PAGE)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "volunteers/index.html", form=form, volunteers=volunteers, total=total, page=page,
