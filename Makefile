@@ -28,11 +28,19 @@ bench: install
 lint: install
 	$(BIN)/ruff check .
 
-# After changing texts: extract, update the English catalogue, translate, compile.
+# After changing texts: extract, update the English catalogue (or start it), translate the
+# new entries in vanringen/translations/en/LC_MESSAGES/messages.po, then run this again to
+# compile. tests/test_i18n.py fails while any text is untranslated or fuzzy.
+I18N := vanringen/translations
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o vanringen/translations/messages.pot .
-	$(BIN)/pybabel update -i vanringen/translations/messages.pot -d vanringen/translations
-	$(BIN)/pybabel compile -d vanringen/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-location=file \
+		--project=Vänringen -o $(I18N)/messages.pot .
+	if test -f $(I18N)/en/LC_MESSAGES/messages.po; then \
+		$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) --ignore-obsolete; \
+	else \
+		$(BIN)/pybabel init -i $(I18N)/messages.pot -d $(I18N) -l en; \
+	fi
+	$(BIN)/pybabel compile -d $(I18N) --statistics
 
 clean:
 	rm -rf $(VENV) instance *.egg-info

@@ -137,3 +137,24 @@ def horizontal_overflow(page) -> int:
     return page.evaluate(
         "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
         " - document.documentElement.clientWidth")
+
+
+def described_by(locator) -> str:
+    """The text a screen reader reads with a control: its aria-describedby targets, joined."""
+    return locator.evaluate(
+        "el => (el.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean)"
+        ".map(id => document.getElementById(id)?.textContent.trim() ?? '').join(' ')")
+
+
+def facts(locator) -> dict[str, str]:
+    """A <dl> as {term: description}, as the page shows it."""
+    return locator.evaluate(
+        "dl => Object.fromEntries([...dl.querySelectorAll('dt')].map(dt => "
+        "[dt.innerText.trim(), dt.nextElementSibling.innerText.trim()]))")
+
+
+def table_rows(table) -> list[list[str]]:
+    """The body rows of a table as lists of cell texts (th and td alike)."""
+    return table.evaluate(
+        "t => [...t.tBodies].flatMap(b => [...b.rows]).map(r => "
+        "[...r.cells].map(c => c.innerText.replace(/\\s+/g, ' ').trim()))")

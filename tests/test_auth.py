@@ -23,11 +23,20 @@ def test_wrong_password_is_refused_in_swedish(client, coordinator):
     assert client.get("/oversikt").status_code == 302
 
 
-def test_login_rejects_foreign_next(client, coordinator):
-    response = client.submit("/logga-in?next=//evil.example/x",
+@pytest.mark.parametrize("target", ["//evil.example/x", "/%09/evil.example", "/%5Cevil.example",
+                                    "https://evil.example/", "javascript:alert(1)"])
+def test_login_rejects_foreign_next(client, coordinator, target):
+    response = client.submit(f"/logga-in?next={target}",
                              {"email": coordinator.email, "password": "rätt-hemligt-lösen"},
                              form_path="/logga-in")
     assert response.headers["Location"] == "/"
+
+
+def test_login_follows_local_next(client, coordinator):
+    response = client.submit("/logga-in?next=/seniorer/%3Fstatus%3Dwaiting",
+                             {"email": coordinator.email, "password": "rätt-hemligt-lösen"},
+                             form_path="/logga-in")
+    assert response.headers["Location"] == "/seniorer/?status=waiting"
 
 
 def test_post_without_csrf_token_is_rejected(client, coordinator):

@@ -1,6 +1,7 @@
 """Staff sign-in. Every page needs a signed-in staff member unless its endpoint is public."""
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 import click
 import sqlalchemy as sa
@@ -29,6 +30,22 @@ PUBLIC_PREFIXES = ("public.",)
 
 # werkzeug's scrypt defaults (n=2**15); the test suite lowers the cost for speed.
 PASSWORD_METHOD = "scrypt"
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None.
+
+    Browsers and werkzeug drop tabs and newlines and read a backslash as a slash, so
+    "/\t/evil.example" would become "//evil.example": any such character disqualifies.
+    """
+    if not target or not target.startswith("/"):
+        return None
+    if any(ch <= " " or ch == "\\" for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target
 
 
 def hash_password(password: str) -> str:
@@ -74,10 +91,7 @@ def login():
         ).first()
         if user and user.active and check_password_hash(user.password_hash, form.password.data):
             login_user(user)
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("index")
-            return redirect(target)
+            return redirect(local_path(request.args.get("next")) or url_for("index"))
         form.password.errors.append(_("Fel e-post eller lösenord."))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
 

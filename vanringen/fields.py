@@ -51,7 +51,7 @@ class PhoneField(StringField):
 def languages_field(label=None):
     return MultiCheckboxField(
         label or _l("Språk"),
-        choices=[SelectChoice(c, vocab.language_name(c)) for c in vocab.COMMON_LANGUAGES],
+        choices=[SelectChoice(c, vocab.lazy_language_name(c)) for c in vocab.COMMON_LANGUAGES],
         validators=[InputRequired(_l("Välj minst ett språk."))], default=["sv"])
 
 

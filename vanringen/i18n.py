@@ -3,6 +3,8 @@
 from flask import Blueprint, Flask, redirect, request, session, url_for
 from flask_babel import Babel, format_date, format_datetime, get_locale
 
+from .auth import local_path
+
 LOCALES = ("sv", "en")
 
 bp = Blueprint("i18n", __name__)
@@ -16,11 +18,8 @@ def select_locale() -> str:
 def set_locale(code: str):
     if code in LOCALES:
         session["locale"] = code
-    target = request.form.get("next") or ""
     # Only local paths: an open redirect on a public page would help phishing.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("index")
-    return redirect(target)
+    return redirect(local_path(request.form.get("next")) or url_for("index"))
 
 
 def init_app(app: Flask) -> None:

@@ -5,6 +5,7 @@ Parsers raise ValueError with a Swedish message that names what was wrong.
 """
 
 from babel import Locale
+from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 
 WEEKDAYS = {
@@ -58,7 +59,14 @@ ISO_639_1 = {code for code in _SV.languages if len(code) == 2 and code.isalpha()
 
 
 def language_name(code: str) -> str:
-    return _SV.languages.get(code, code)
+    """The language's name in the reader's language (Swedish outside a request)."""
+    locale = get_locale() or _SV
+    return locale.languages.get(code) or _SV.languages.get(code, code)
+
+
+def lazy_language_name(code: str) -> LazyString:
+    """For form choices built once at import but shown in each request's language."""
+    return LazyString(language_name, code)
 
 
 def _split(text: str | None) -> list[str]:

@@ -168,6 +168,6 @@ class VolunteerFilterForm(FlaskForm):
     language = SelectField(
         _l("Språk"), validators=[Optional()],
         choices=[SelectChoice("", _l("Alla"))]
-        + [SelectChoice(c, vocab.language_name(c)) for c in vocab.COMMON_LANGUAGES])
+        + [SelectChoice(c, vocab.lazy_language_name(c)) for c in vocab.COMMON_LANGUAGES])
     since = DateField(_l("Ansökt från och med"), validators=[Optional()])
     renew = BooleanField(_l("Utdrag behöver förnyas"))
