@@ -277,3 +277,26 @@ def test_excel_trailing_empty_columns_are_ignored_but_stray_values_are_not(sessi
     stray = text.replace("hemtjänst;;", "hemtjänst;;oj")
     assert [str(e) for e in run(session, "seniors", stray).errors] == [
         "rad 2: fler värden än kolumner i rubrikraden"]
+
+
+def test_volunteers_imported_as_approved_count_their_extract_from_the_import_day(session):
+    """The programme vouches for those it approved before Vänringen: matchable until the
+    extract is due again; those still in screening get no extract date."""
+    from vanringen.volunteers import is_matchable
+
+    applicant = Volunteer(first_name="Lena", phone="+46739998877", gender="female",
+                          status="applied")
+    session.add(applicant)
+    session.commit()
+    result = run(session, "volunteers", make_csv("volunteers", [
+        {}, {"external_id": "V-2", "phone": "0701112233", "email": "", "status": "training"},
+        {"external_id": "V-3", "phone": "0739998877", "email": "", "status": "approved"}]))
+    assert (result.created, result.updated) == (2, 1), result.errors
+    session.commit()
+    by_id = {v.external_id: v for v in session.exec(select(Volunteer)).all()}
+    today = date.today()
+    assert by_id["V-1"].police_record_checked_on == today
+    assert by_id["V-2"].police_record_checked_on is None
+    assert by_id["V-3"].police_record_checked_on == today  # the web applicant, now approved
+    assert is_matchable(by_id["V-1"], today, 365)
+    assert not is_matchable(by_id["V-1"], date.fromordinal(today.toordinal() + 366), 365)

@@ -21,8 +21,8 @@ from vanringen.volunteer_forms import VOLUNTEER_CONSENT_TEXT
 CATALOGUE = ROOT / "vanringen" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 COMPILED = CATALOGUE.with_suffix(".mo")
 
-SV_NAV = ["Översikt", "Seniorer", "Ny senior", "Volontärer", "Importera"]
-EN_NAV = ["Overview", "Seniors", "New senior", "Volunteers", "Import"]
+SV_NAV = ["Översikt", "Seniorer", "Ny senior", "Volontärer", "Matchning", "Importera"]
+EN_NAV = ["Overview", "Seniors", "New senior", "Volunteers", "Matching", "Import"]
 
 
 def page(response) -> str:

@@ -20,7 +20,21 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(load_config(config))
     csrf.init_app(app)
 
-    from . import auth, cli, db, demo, i18n, imports, people, seniors, views, volunteers
+    from . import (
+        auth,
+        cli,
+        db,
+        demo,
+        i18n,
+        imports,
+        pairs,
+        people,
+        proposals,
+        seniors,
+        taxonomy_admin,
+        views,
+        volunteers,
+    )
 
     db.init_app(app)
     i18n.init_app(app)
@@ -29,6 +43,9 @@ def create_app(config: dict | None = None) -> Flask:
     seniors.init_app(app)
     volunteers.init_app(app)
     imports.init_app(app)
+    proposals.init_app(app)
+    pairs.init_app(app)
+    taxonomy_admin.init_app(app)
     views.init_app(app)
     cli.init_app(app)
     demo.init_app(app)

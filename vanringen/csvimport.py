@@ -306,7 +306,8 @@ def plan(kind: str, rows: list, session: Session, result: ImportResult):
     model, volunteers = MODELS[kind], kind == "volunteers"
     compared = [c for c in COLUMNS[kind] if c not in ("external_id", "status")]
     names = ["id", "external_id", "status", *compared,
-             *(["approved_at"] if volunteers else ["reminder_channel"])]
+             *(["approved_at", "police_record_checked_on"] if volunteers
+               else ["reminder_channel"])]
     query = select(*(getattr(model, n) for n in names))
     known, by_phone, by_email = {}, defaultdict(list), defaultdict(list)
     # One query loads everyone who can match; volunteers also by phone and e-mail.
@@ -349,7 +350,11 @@ def _new_state(kind: str, values: dict, now) -> dict:
     if kind == "seniors":
         return {"status": "waiting", "waiting_since": now,
                 "reminder_channel": _reminder_channel(values["phone"])}
-    return {"approved_at": now if values["status"] == "approved" else None}
+    approved = values["status"] == "approved"
+    # The programme vouches for those it approved before Vänringen: their extract counts as
+    # seen on the import day, and is due again POLICE_RECORD_VALID_DAYS later.
+    return {"approved_at": now if approved else None,
+            "police_record_checked_on": date.today() if approved else None}
 
 
 def write(kind: str, creates: list, updates: list, *, session: Session,
@@ -387,7 +392,9 @@ def write(kind: str, creates: list, updates: list, *, session: Session,
                                                            record.reminder_channel)
         else:
             change.update(status=status, approved_at=record.approved_at or (
-                now if status == "approved" else None))
+                now if status == "approved" else None),
+                police_record_checked_on=record.police_record_checked_on or (
+                date.today() if status == "approved" else None))
         changes.append(change)
         moved = status != record.status
         events.append({person: record.id, "action": "updated",

@@ -22,6 +22,13 @@ def queue_sms(to: str, body: str, kind: str, *, session: Session, **refs) -> Mes
     return message
 
 
+def queue_voice(to: str, body: str, kind: str, *, session: Session, **refs) -> Message:
+    """A message read aloud by phone; it waits in the outbox until a voice sender takes it."""
+    message = Message(channel="voice", recipient=to, body=body, kind=kind, **refs)
+    session.add(message)
+    return message
+
+
 def deliver(message: Message, *, session: Session) -> Message:
     """Hand one pending message to the configured sender and store its answer.
 
