@@ -134,3 +134,11 @@ def test_terms_the_matcher_cannot_use_are_refused(logged_in, session, seeded):
         "Location"]))
     assert len(fresh(session, InterestCategory)) == len(seeded)
     taxonomy(session)  # still usable
+
+
+def test_the_term_syntax_is_explained_where_terms_are_written(logged_in, seeded):
+    for url in (URL, f"{URL}{seeded[0].id}"):
+        page = text(logged_in.get(url))
+        assert "Så skrivs orden" in page
+        for example in ("=kör", "*kör", "!körkort", "@football"):
+            assert f"<code>{example}</code>" in page

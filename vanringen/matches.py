@@ -50,8 +50,8 @@ END_REASONS = {
 }
 # Stored with the run: the run saw this senior and found no volunteer for them.
 UNMATCHED_TEXT = ("Ingen volontär med ledig plats passar: gemensamt språk, önskat kön och "
-                  "gemensam samtalstid saknas, eller så fick de volontärer som passar förslag "
-                  "med seniorer som har väntat längre.")
+                  "gemensam samtalstid saknas, eller så behövdes de volontärer som passar för "
+                  "att fler seniorer skulle få en telefonvän eller för bättre matchade intressen.")
 
 
 class MatchError(ValueError):
