@@ -8,7 +8,17 @@ import time_machine
 from sqlmodel import select
 
 from vanringen import create_app, demo, vocab
-from vanringen.models import Consent, PersonEvent, Senior, StaffUser, Volunteer
+from vanringen.models import (
+    Consent,
+    MatchProposal,
+    MatchRun,
+    Message,
+    Pair,
+    PersonEvent,
+    Senior,
+    StaffUser,
+    Volunteer,
+)
 from vanringen.phones import is_mobile, parse_phone
 from vanringen.seniors import SENIOR_CONSENT_TEXT
 from vanringen.volunteer_forms import VOLUNTEER_CONSENT_VERSION
@@ -73,7 +83,7 @@ def test_creates_people_consents_and_history(runner, session):
     assert sorted(e.volunteer_id for e in created if e.volunteer_id) == \
         sorted(v.id for v in volunteers)
     for v in volunteers:
-        history = [e for e in events if e.volunteer_id == v.id]
+        history = [e for e in events if e.volunteer_id == v.id and e.action != "paired"]
         assert history[0].action == "created" and history[0].at == v.created_at
         path = ["applied"] + [e.to_status for e in history[1:]]
         assert all(e.from_status == before for e, before in zip(history[1:], path, strict=False))
@@ -92,7 +102,8 @@ def test_same_seed_same_people_other_seed_others(runner, session, frozen):
         return seniors, volunteers, events
 
     def wipe():
-        for model in (PersonEvent, Consent, Senior, Volunteer):
+        for model in (Message, MatchProposal, MatchRun, Pair, PersonEvent, Consent, Senior,
+                      Volunteer):
             session.exec(sa.delete(model))
         session.commit()
 
@@ -203,7 +214,8 @@ def test_looks_like_a_real_programme(full):
     assert sum(1930 <= y <= 1955 for y in years) > 0.85 * len(years)
     waited = [(now - s.waiting_since).days for s in seniors]
     assert min(waited) >= 29 and max(waited) <= 245 and max(waited) - min(waited) > 150
-    assert all(s.status == "waiting" and s.created_at == s.waiting_since for s in seniors)
+    assert all(s.status in ("waiting", "matched") and s.created_at == s.waiting_since
+               for s in seniors)
     languages = {code for p in seniors + volunteers for code in p.language_list}
     assert {"sv", "fi", "ar", "fa", "so", "bs"} <= languages
     assert sum(s.languages == "sv" for s in seniors) > len(seniors) / 3
@@ -254,3 +266,30 @@ def test_demo_login_works_through_the_form(runner, client, session):
     assert page.status_code == 200
     longest = session.exec(select(Senior).order_by(Senior.waiting_since)).first()
     assert longest.full_name in page.get_data(as_text=True)
+
+
+def test_demo_has_active_pairs_made_by_the_matcher(runner, session):
+    from matching import hard_constraint_violations
+    from vanringen.matches import senior_record, volunteer_record
+
+    result = run(runner, "--seniors", "40", "--volunteers", "30", "--pairs", "8")
+    assert "varav 8 par" in result.output
+    pairs = session.exec(select(Pair)).all()
+    assert len(pairs) == 8 and all(p.status == "active" for p in pairs)
+    per_volunteer = {}
+    for pair in pairs:
+        senior = session.get(Senior, pair.senior_id)
+        volunteer = session.get(Volunteer, pair.volunteer_id)
+        assert senior.status == "matched" and volunteer.status == "approved"
+        assert pair.agreed_slots in senior.slot_list and pair.agreed_slots in volunteer.slot_list
+        assert senior.waiting_since <= pair.started_at <= datetime.now(UTC)
+        assert hard_constraint_violations(senior_record(senior),
+                                          volunteer_record(volunteer, free=1)) == []
+        per_volunteer[volunteer.id] = per_volunteer.get(volunteer.id, 0) + 1
+        assert per_volunteer[volunteer.id] <= volunteer.capacity
+    sms = session.exec(select(Message).where(Message.channel == "sms")).all()
+    assert {m.status for m in sms} == {"recorded"}
+    assert len([m for m in sms if m.kind == "pair_volunteer"]) == 8
+    # Voice messages wait in the outbox for the voice sender.
+    voice = session.exec(select(Message).where(Message.channel == "voice")).all()
+    assert {m.status for m in voice} <= {"pending"}

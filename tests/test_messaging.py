@@ -1,3 +1,4 @@
+import pytest
 from sqlmodel import select
 
 from notifications import PermanentError, TemporaryError
@@ -43,3 +44,11 @@ def test_permanent_failure_is_final(app, session):
         messaging.deliver(message, session=session)
         session.commit()
     assert message.status == "failed" and message.sent_at is None
+
+
+def test_voice_messages_are_not_sent_as_sms(app, session):
+    with app.app_context():
+        message = messaging.queue_voice("+4681234567", "Hej", "test", session=session)
+        with pytest.raises(ValueError, match="voice"):
+            messaging.deliver(message, session=session)
+    assert message.status == "pending" and message.attempts == 0

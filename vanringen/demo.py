@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from . import vocab
 from .auth import create_user
 from .db import get_session
+from .demo_pairs import pair_demo_seniors
 from .models import Consent, PersonEvent, Senior, StaffUser, Volunteer
 from .phones import parse_phone
 
@@ -364,10 +365,12 @@ def consent_row(moment: datetime, tz: ZoneInfo, **kw) -> dict:
               help="Do nothing when any senior or volunteer exists (for start-up scripts).")
 @click.option("--seniors", default=300, show_default=True, type=click.IntRange(0, 5000))
 @click.option("--volunteers", default=200, show_default=True, type=click.IntRange(0, 5000))
+@click.option("--pairs", default=60, show_default=True, type=click.IntRange(0, 5000),
+              help="Approve this many of the matcher's best proposals as active pairs.")
 @click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int,
               help="The same seed gives the same people.")
 @with_appcontext
-def demo_data_command(if_empty, seniors, volunteers, seed):
+def demo_data_command(if_empty, seniors, volunteers, pairs, seed):
     """Fill the database with invented seniors and volunteers to try the app with."""
     if current_app.config["VANRINGEN_ENV"] == "production":
         raise click.ClickException(
@@ -384,9 +387,14 @@ def demo_data_command(if_empty, seniors, volunteers, seed):
     tz = ZoneInfo(current_app.config["TIMEZONE"])
     summary = create_demo_data(session=session, seniors=seniors, volunteers=volunteers,
                                seed=seed, today=datetime.now(tz).date(), tz=tz)
+    session.flush()
+    coordinator, _created = demo_coordinator(session)
+    paired = pair_demo_seniors(session=session, count=pairs, today=datetime.now(tz).date(),
+                               valid_days=current_app.config["POLICE_RECORD_VALID_DAYS"],
+                               actor=coordinator.id, rng=random.Random(seed))
     session.commit()
     click.echo(f"Skapade {summary['seniors']} seniorer och {summary['volunteers']} "
-               f"volontärer (seed {seed}).")
+               f"volontärer (seed {seed}), varav {paired} par.")
     if summary["invented_phones"]:
         click.echo("Obs: PTS fiktiva nummer räckte inte till alla; övriga telefonnummer är "
                    "påhittade men kan tillhöra riktiga personer. Skicka inga riktiga SMS "

@@ -35,6 +35,8 @@ def deliver(message: Message, *, session: Session) -> Message:
     A temporary failure leaves the message pending for a later pass; a permanent one
     marks it failed so nobody retries it.
     """
+    if message.channel != "sms":
+        raise ValueError(f"no sender for {message.channel!r} messages yet")
     sender = backend()
     message.attempts += 1
     try:
