@@ -399,3 +399,21 @@ def test_edit_allows_what_old_registers_lack(logged_in, session):
     volunteer = reload(session, volunteer)
     assert volunteer.email is None and volunteer.interests == "Fiske"
     assert events(session, volunteer)[-1].detail == "interests"
+
+
+@pytest.mark.parametrize("action", ["decline", "withdraw"])
+def test_a_volunteer_with_active_pairs_cannot_be_stopped(logged_in, session, action):
+    from test_matches import make_pair, make_senior
+
+    volunteer = add_volunteer(session, status="approved", police_record_checked_on=today(),
+                              capacity=2)
+    pair = make_pair(session, make_senior(session), volunteer)
+    page = act(logged_in, volunteer, action, reason="Flyttar").get_data(as_text=True)
+    assert "Volontären har 1 aktivt par. Avsluta paret först" in page
+    assert reload(session, volunteer).status == "approved"
+
+    pair.status = "ended"
+    session.add(pair)
+    session.commit()
+    act(logged_in, volunteer, action, reason="Flyttar")
+    assert reload(session, volunteer).status in ("declined", "withdrawn")

@@ -22,12 +22,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlmodel import Session, select
 from wtforms import ValidationError
 
 from . import vocab
 from .db import get_session, utcnow
-from .models import Consent, PersonEvent, StaffUser, Volunteer
+from .models import Consent, Pair, PersonEvent, StaffUser, Volunteer
 from .people import local_today, paginate, person_search, record_event, speaks
 from .volunteer_forms import (
     FIELD_LABELS,
@@ -171,6 +172,16 @@ def apply_transition(volunteer: Volunteer, action: str, form_data, *, session: S
         changes.update(approved_at=utcnow(), status_reason="")
         detail = note
     elif action in ("decline", "withdraw"):
+        # Ending the pairs first returns each senior to the waiting list with a handover
+        # note; a stopped volunteer with live pairs would leave seniors waiting for calls.
+        active = session.exec(select(sa.func.count()).select_from(Pair).where(
+            Pair.volunteer_id == volunteer.id, Pair.status == "active")).one()
+        if active:
+            raise ValueError(ngettext(
+                "Volontären har %(num)s aktivt par. Avsluta paret först, så att seniorn "
+                "kommer tillbaka till väntelistan.",
+                "Volontären har %(num)s aktiva par. Avsluta paren först, så att seniorerna "
+                "kommer tillbaka till väntelistan.", active))
         reason = _text(form_data, "reason")
         if not reason:
             raise ValueError(_("Ange en anledning."))
