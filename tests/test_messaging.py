@@ -52,3 +52,27 @@ def test_voice_messages_are_not_sent_as_sms(app, session):
         with pytest.raises(ValueError, match="voice"):
             messaging.deliver(message, session=session)
     assert message.status == "pending" and message.attempts == 0
+
+
+def test_send_committed_keeps_the_action_when_the_sender_breaks(app, session):
+    from vanringen.models import Senior
+
+    app.extensions["vanringen.notifier"] = Failing(RuntimeError("network unreachable"))
+    with app.app_context():
+        session.add(Senior(first_name="Greta", phone="+46812345678", gender="female"))
+        message = messaging.queue_sms("+46701234567", "Hej", "test", session=session)
+        session.commit()
+        messaging.send_committed([message], session=session)  # logs, does not raise
+    session.expire_all()
+    assert session.exec(select(Senior)).one().first_name == "Greta"
+    stored = session.exec(select(Message)).one()
+    assert stored.status == "pending" and stored.attempts == 0
+
+
+def test_send_committed_stores_the_senders_answer(app, session):
+    with app.app_context():
+        message = messaging.queue_sms("+46701234567", "Hej", "test", session=session)
+        session.commit()
+        messaging.send_committed([message], session=session)
+    session.expire_all()
+    assert session.exec(select(Message)).one().status == "recorded"

@@ -1,5 +1,7 @@
 """Record first, then send (healthchecks.io style): the row exists before any provider call."""
 
+import logging
+
 from flask import current_app
 from sqlmodel import Session
 
@@ -7,6 +9,8 @@ from notifications import SendError, get_backend
 
 from .db import utcnow
 from .models import Message
+
+log = logging.getLogger(__name__)
 
 
 def backend():
@@ -53,3 +57,18 @@ def deliver(message: Message, *, session: Session) -> Message:
         message.error = ""
     session.add(message)
     return message
+
+
+def send_committed(messages: list[Message], *, session: Session) -> None:
+    """Hand messages whose rows are already committed to the sender, and commit what it said.
+
+    The one place besides the scheduler that commits: a failing sender must not undo the
+    user's action, so a message that cannot be handed over stays pending for a later pass.
+    """
+    try:
+        for message in messages:
+            deliver(message, session=session)
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("messages %s not handed over", [m.id for m in messages])

@@ -157,18 +157,6 @@ def _proposal(proposal_id: int) -> MatchProposal:
     return proposal
 
 
-def send_after_commit(messages, *, session: Session) -> None:
-    """Record first, then send: the pair and its messages are committed already."""
-    try:
-        for message in messages:
-            messaging.deliver(message, session=session)
-        session.commit()
-    except Exception:
-        # The pair stands; an unsent message stays pending for a later pass.
-        session.rollback()
-        log.exception("pair messages not handed over")
-
-
 def _paired_flash(pair, senior, volunteer) -> None:
     flash(_("%(senior)s och %(volunteer)s är nu telefonvänner. %(volunteer)s får ett SMS "
             "med %(senior)s telefonnummer och samtalstiderna.",
@@ -199,7 +187,7 @@ def approve_proposal(proposal_id: int):
     session.commit()
     senior, volunteer = session.get(Senior, pair.senior_id), session.get(Volunteer,
                                                                          pair.volunteer_id)
-    send_after_commit(messages, session=session)
+    messaging.send_committed(messages, session=session)
     _paired_flash(pair, senior, volunteer)
     return redirect(url_for(".index", **_list_args()))
 
@@ -264,7 +252,7 @@ def choose(senior_id: int):
                     "Seniorn har redan en telefonvän.")
             else:
                 session.commit()
-                send_after_commit(messages, session=session)
+                messaging.send_committed(messages, session=session)
                 _paired_flash(pair, senior, volunteer)
                 return redirect(url_for("seniors.detail", senior_id=senior.id))
         code = 422

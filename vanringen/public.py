@@ -10,7 +10,7 @@ from wtforms import ValidationError
 
 from . import messaging
 from .db import get_session
-from .models import Consent, Volunteer
+from .models import Consent, Message, Volunteer
 from .people import local_today, record_event
 from .volunteer_forms import (
     VOLUNTEER_CONSENT_TEXT,
@@ -47,7 +47,11 @@ def apply():
                 _note_duplicates(duplicates, session=session)
                 session.commit()
             else:
-                _create_volunteer(values, session=session)
+                message = _create_volunteer(values, session=session)
+                # Record first, then send: the application and its message are stored
+                # before any provider is asked, so a failing sender loses neither.
+                session.commit()
+                messaging.send_committed([message], session=session)
             # The same page either way: it must not tell a stranger who has applied.
             return redirect(url_for("public.thanks"))
     status = 422 if form.errors else 200
@@ -65,7 +69,8 @@ def _note_duplicates(duplicates, *, session) -> None:
                             "De nya uppgifterna sparades inte.")
 
 
-def _create_volunteer(values: dict, *, session) -> Volunteer:
+def _create_volunteer(values: dict, *, session) -> Message:
+    """The volunteer, their consent, history and confirmation SMS; returns the SMS."""
     volunteer = Volunteer(**values, status="applied")
     session.add(volunteer)
     session.flush()  # the id, for the consent, the event and the message
@@ -73,19 +78,8 @@ def _create_volunteer(values: dict, *, session) -> Volunteer:
                         text_version=VOLUNTEER_CONSENT_VERSION, text=VOLUNTEER_CONSENT_TEXT,
                         given_on=local_today()))
     record_event("created", session=session, volunteer=volunteer, to_status="applied")
-    message = messaging.queue_sms(volunteer.phone, CONFIRMATION_SMS, "application_confirmation",
-                                  session=session, volunteer_id=volunteer.id)
-    # Record first, then send: the application and its message are stored before any
-    # provider is asked, so a failing sender loses neither.
-    session.commit()
-    try:
-        messaging.deliver(message, session=session)
-        session.commit()
-    except Exception:
-        # The applicant is done; an unsent message stays pending for a later pass.
-        session.rollback()
-        log.exception("confirmation SMS for volunteer %s not handed over", volunteer.id)
-    return volunteer
+    return messaging.queue_sms(volunteer.phone, CONFIRMATION_SMS, "application_confirmation",
+                               session=session, volunteer_id=volunteer.id)
 
 
 @bp.get("/bli-telefonvan/tack")
