@@ -7,6 +7,7 @@ empty tables: a copy of the migrated SQLite file, or TRUNCATE on PostgreSQL.
 import os
 import re
 import shutil
+import subprocess
 import urllib.parse
 
 import pytest
@@ -173,3 +174,43 @@ def new_page(browser, live_server):
 @pytest.fixture
 def page(new_page):
     return new_page()
+
+
+# Twilio's REST API served by Prism from Twilio's own OpenAPI spec: tests/twilio_mock.py.
+
+@pytest.fixture(scope="session")
+def twilio_mock_url(tmp_path_factory):
+    """One Prism for the whole session (it takes a few seconds to start)."""
+    from twilio_mock import PRISM, PRISM_NODE, SPEC, start_prism, stop_prism
+
+    node = shutil.which("node")
+    if node is None:
+        need_tool("node is missing: the Twilio mock needs Node >= 18.20.1 "
+                  "(then `make test` installs it with npm)")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout
+    if tuple(int(n) for n in re.findall(r"\d+", version)[:3]) < PRISM_NODE:
+        need_tool(f"node {version.strip()} is too old for Prism 5.14.2 (needs 18.20.1)")
+    if not (PRISM.exists() and SPEC.exists()):
+        need_tool("the Twilio mock is not installed: `make test` runs npm ci for it")
+    url, process = start_prism(tmp_path_factory.mktemp("twilio-mock"))
+    yield url
+    stop_prism(process)
+
+
+@pytest.fixture
+def twilio_http(twilio_mock_url):
+    from twilio_mock import MockTwilioHttpClient
+
+    http = MockTwilioHttpClient(twilio_mock_url)
+    yield http
+    http.session.close()  # an open keep-alive socket is a ResourceWarning, hence an error
+
+
+@pytest.fixture
+def twilio_backend(twilio_http):
+    from twilio_mock import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN
+
+    from notifications import TwilioBackend
+
+    return TwilioBackend(FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, "+46766861004",
+                         http_client=twilio_http)
