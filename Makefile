@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench lint translations clean
+.PHONY: install test-tools run test bench lint translations clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +14,27 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Test tools from npm (package.json): Prism and Twilio's OpenAPI spec for tests/twilio_mock.py.
+# Without npm the Twilio mock tests are skipped (and fail in CI). npm ci leaves the files'
+# dates from the tarballs, hence the touch.
+PRISM := node_modules/.bin/prism
+$(PRISM): package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund && touch $@; \
+	else \
+		echo "npm not found: tests against the Twilio mock will be skipped (needs Node >= 18.20.1)"; \
+	fi
+
+test-tools: $(PRISM)
+
+# The scheduler (the Procfile's clock) runs beside the web server and stops with it.
 run: install
 	$(BIN)/vanringen db upgrade
 	$(BIN)/vanringen demo-data --if-empty
-	$(BIN)/vanringen run --host 127.0.0.1 --port 5000
+	$(BIN)/vanringen scheduler & trap 'kill $$! 2>/dev/null' EXIT; \
+		$(BIN)/vanringen run --host 127.0.0.1 --port 5000
 
-test: install
+test: install test-tools
 	$(BIN)/pytest
 
 bench: install
@@ -43,4 +58,4 @@ translations: install
 	$(BIN)/pybabel compile -d $(I18N) --statistics
 
 clean:
-	rm -rf $(VENV) instance *.egg-info
+	rm -rf $(VENV) instance *.egg-info node_modules

@@ -4,7 +4,7 @@ Run alone with `pytest -m browser tests/test_browser_matching.py`.
 """
 
 import pytest
-from browser_support import assert_accessible, facts, login
+from browser_support import assert_accessible, facts, login, table_rows
 from sqlmodel import select
 from test_matches import fresh, make_senior, make_volunteer, seed_taxonomy
 
@@ -51,13 +51,17 @@ def test_coordinator_approves_one_proposal_and_rejects_another(page, live_server
         "Förslag klara: 2 av 2 väntande seniorer fick ett förslag")
     assert_accessible(page)
 
-    # Approve Greta's proposal, agreeing on Tuesday afternoons.
+    # Approve Greta's proposal, agreeing on Tuesday afternoons at half past two.
     for_greta = proposed_volunteer(session, greta)
     greta_block = page.get_by_role("region", name="Greta Lind")
     assert for_greta.full_name in greta_block.inner_text()
     assert "gemensamma intressen" in greta_block.inner_text()
-    greta_block.get_by_role("group", name="Samtalstider de kommer överens om") \
-        .get_by_label("tisdag eftermiddag").check()
+    slots = greta_block.get_by_role("group", name="Samtalstider de kommer överens om")
+    # Each day part has a tick box and a clock time; the time's label names the part too.
+    slots.get_by_role("checkbox", name="tisdag eftermiddag", exact=True).check()
+    clock = slots.get_by_label("klockan (tisdag eftermiddag)", exact=True)
+    assert clock.input_value() == "14:00"  # the afternoon's usual hour
+    clock.fill("14:30")
     click(page, "Godkänn", within=greta_block)
     assert page.get_by_role("status").first.inner_text().startswith(
         f"Greta Lind och {for_greta.full_name} är nu telefonvänner.")
@@ -82,19 +86,31 @@ def test_coordinator_approves_one_proposal_and_rejects_another(page, live_server
     session.rollback()
     session.expire_all()
     pair, = fresh(session, Pair)
-    assert (pair.senior_id, pair.volunteer_id, pair.agreed_slots) == (
-        greta.id, for_greta.id, "tue-afternoon")
+    assert (pair.senior_id, pair.volunteer_id, pair.agreed_slots, pair.call_times) == (
+        greta.id, for_greta.id, "tue-afternoon", "tue 14:30")
     assert session.get(Senior, greta.id).status == "matched"
     assert session.get(Senior, karl.id).status == "waiting"
     rejection, = session.exec(select(Rejection)).all()
     assert (rejection.senior_id, rejection.volunteer_id) == (karl.id, for_karl.id)
-    assert {m.kind for m in session.exec(select(Message)).all()} == {"pair_volunteer",
-                                                                     "pair_senior"}
+    # Both are told about the pair, and the first calls' reminders are planned.
+    assert {m.kind for m in session.exec(select(Message)).all()} == {
+        "pair_volunteer", "pair_senior_sms", "reminder_volunteer", "reminder_senior_sms"}
 
     # ... and on the pages.
     page.goto(live_server(f"/seniorer/{greta.id}"))
     assert page.locator("main .badge").first.inner_text() == "Matchad"
     assert for_greta.full_name in page.get_by_role("table", name="Telefonvän").inner_text()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Samtalsplan, pauser och påminnelser").click()
+    assert page.url.startswith(live_server(f"/par/{pair.id}"))
+    assert facts(page.locator("dl.facts").first)["Samtalstider"] == "tisdagar kl. 14.30"
+    plan = page.get_by_role("region", name="Samtalsplan")
+    assert "Volontären ringer tisdagar kl. 14.30." in plan.inner_text()
+    calls = table_rows(plan.get_by_role("table", name="Samtal och påminnelser"))
+    assert calls, "approving planned no calls"
+    assert all(row[0].startswith("tisdag ") and row[0].endswith(" 14:30") for row in calls), calls
+    assert {row[1] for row in calls} == {"Planerat"}
+    assert_accessible(page)
     page.goto(live_server(f"/seniorer/{karl.id}"))
     assert page.locator("main .badge").first.inner_text() == "Väntar"
     page.goto(live_server(f"/volontarer/{for_greta.id}"))

@@ -16,6 +16,7 @@ from vanringen.models import (
     Message,
     Pair,
     PersonEvent,
+    ScheduledCall,
     Senior,
     StaffUser,
     Volunteer,
@@ -152,7 +153,9 @@ def test_runs_again_without_clashing(runner, session):
 
 @pytest.mark.parametrize(("setting", "message"), [
     ({"VANRINGEN_ENV": "production"}, "får inte skapas i produktion"),
-    ({"NOTIFY_BACKEND": "twilio"}, "riktiga SMS"),
+    ({"NOTIFY_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+      "TWILIO_AUTH_TOKEN": "token", "TWILIO_PHONE_NUMBER": "+46701234567",
+      "PUBLIC_BASE_URL": "https://vanringen.example"}, "riktiga SMS"),
 ])
 def test_refuses_in_production_or_with_a_real_sender(database_url, setting, message):
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x" * 32, **setting})
@@ -276,6 +279,7 @@ def test_demo_has_active_pairs_made_by_the_matcher(runner, session):
     from matching import hard_constraint_violations
     from vanringen.matches import senior_record, volunteer_record
 
+    started = datetime.now(UTC)
     result = run(runner, "--seniors", "40", "--volunteers", "30", "--pairs", "8")
     assert "varav 8 par" in result.output
     pairs = session.exec(select(Pair)).all()
@@ -291,9 +295,28 @@ def test_demo_has_active_pairs_made_by_the_matcher(runner, session):
                                           volunteer_record(volunteer, free=1)) == []
         per_volunteer[volunteer.id] = per_volunteer.get(volunteer.id, 0) + 1
         assert per_volunteer[volunteer.id] <= volunteer.capacity
-    sms = session.exec(select(Message).where(Message.channel == "sms")).all()
-    assert {m.status for m in sms} == {"recorded"}
-    assert len([m for m in sms if m.kind == "pair_volunteer"]) == 8
-    # Voice messages wait in the outbox for the voice sender.
-    voice = session.exec(select(Message).where(Message.channel == "voice")).all()
-    assert {m.status for m in voice} <= {"pending"}
+    approvals = session.exec(select(Message).where(
+        Message.kind.in_(["pair_volunteer", "pair_senior_sms", "pair_senior_voice"]))).all()
+    assert {m.status for m in approvals} == {"recorded"}
+    assert len([m for m in approvals if m.kind == "pair_volunteer"]) == 8
+    # Every pair has its calls planned and reminders waiting for the scheduler.
+    now = datetime.now(UTC)
+    for pair in pairs:
+        assert pair.call_times and pair.planned_until > now.date()
+        calls = session.exec(select(ScheduledCall).where(ScheduledCall.pair_id == pair.id)).all()
+        assert calls and all(c.status == "planned" for c in calls)
+        assert any(c.scheduled_at > now for c in calls)
+        reminders = session.exec(select(Message).where(
+            Message.call_id.in_([c.id for c in calls]))).all()
+        senior = session.get(Senior, pair.senior_id)
+        expected = {"reminder_volunteer"} | ({f"reminder_senior_{senior.reminder_channel}"}
+                                             if senior.reminder_channel != "none" else set())
+        assert {m.kind for m in reminders} == expected
+        for message in reminders:
+            if not started <= message.due_at <= now:  # due while the command ran: either
+                assert message.status == ("recorded" if message.due_at < started else "pending")
+            assert message.sent_at == (message.due_at if message.status == "recorded" else None)
+    # The programme has been running: last week's reminders are in the log.
+    recorded = session.exec(select(Message).where(Message.status == "recorded",
+                                                  Message.call_id.is_not(None))).all()
+    assert recorded and min(m.due_at for m in recorded) < now - timedelta(days=5)

@@ -21,8 +21,10 @@ from vanringen.volunteer_forms import VOLUNTEER_CONSENT_TEXT
 CATALOGUE = ROOT / "vanringen" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 COMPILED = CATALOGUE.with_suffix(".mo")
 
-SV_NAV = ["Översikt", "Seniorer", "Ny senior", "Volontärer", "Matchning", "Importera"]
-EN_NAV = ["Overview", "Seniors", "New senior", "Volunteers", "Matching", "Import"]
+SV_NAV = ["Översikt", "Att göra", "Seniorer", "Ny senior", "Volontärer", "Matchning",
+          "Meddelanden", "Importera"]
+EN_NAV = ["Overview", "To do", "Seniors", "New senior", "Volunteers", "Matching", "Messages",
+          "Import"]
 
 
 def page(response) -> str:
@@ -38,8 +40,10 @@ def heading(text: str) -> str:
 
 
 def nav(text: str) -> list[str]:
+    """The menu's links as shown; "Att göra" has the open tasks' count in a <span>, if any."""
     menu = re.search(r'<nav aria-label="[^"]*">(.*?)</nav>', text, re.S).group(1)
-    return [t.strip() for t in re.findall(r"<a [^>]*>([^<]*)</a>", menu)]
+    return [" ".join(re.sub(r"<[^>]+>", "", t).split())
+            for t in re.findall(r"<a [^>]*>(.*?)</a>", menu, re.S)]
 
 
 def labels(text: str) -> list[str]:
@@ -223,6 +227,19 @@ def test_language_names_follow_the_locale(logged_in, session):
     switch(logged_in, "en", form_path="/oversikt")
     assert "Finnish, Swedish" in page(logged_in.get("/seniorer/"))
     assert "Finnish</label>" in page(logged_in.get("/seniorer/ny"))
+
+
+def test_the_menu_counts_open_tasks_in_both_languages(logged_in, session):
+    from vanringen.models import Task
+
+    session.add(Task(kind="inbound_sms", title="SMS från +46701234567"))
+    session.add(Task(kind="opted_out", title="+46701234568 vill inte ha SMS", status="done"))
+    session.commit()
+    shown = nav(page(logged_in.get("/oversikt")))
+    assert shown == [f"{label} (1)" if label == "Att göra" else label for label in SV_NAV]
+    switch(logged_in, "en", form_path="/oversikt")
+    shown = nav(page(logged_in.get("/oversikt")))
+    assert shown == [f"{label} (1)" if label == "To do" else label for label in EN_NAV]
 
 
 def test_the_choice_survives_signing_in(client, coordinator):

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from matching import Taxonomy
+from notifications import segments
 from vanringen import matches
 from vanringen.cli import upgrade
 from vanringen.db import make_engine, utcnow
@@ -22,6 +23,7 @@ from vanringen.models import (
     Pair,
     PersonEvent,
     Rejection,
+    ScheduledCall,
     Senior,
     Volunteer,
 )
@@ -68,6 +70,7 @@ def make_volunteer(session, first_name="Jonas", *, record_age_days=10, **kw) -> 
 
 def make_pair(session, senior, volunteer, status="active", **kw) -> Pair:
     kw.setdefault("agreed_slots", "tue-afternoon")
+    kw.setdefault("call_times", "tue 14:00")
     pair = Pair(senior_id=senior.id, volunteer_id=volunteer.id, status=status, **kw)
     if status == "active":
         senior.status = "matched"
@@ -234,10 +237,10 @@ def test_rejected_pair_is_never_proposed_again(ctx, session, coordinator):
 
 # ---------------------------------------------------------------- approving
 
-def approve(session, proposal, slots, actor):
+def approve(session, proposal, slots, actor, times=None):
     pair, messages = matches.approve(proposal, slots, session=session,
                                      today=stockholm_today(), valid_days=VALID_DAYS,
-                                     actor=actor)
+                                     actor=actor, times=times)
     session.commit()
     return pair, messages
 
@@ -273,24 +276,61 @@ def test_approve_pairs_them_and_tells_both(ctx, session, coordinator, channel):
         PersonEvent.volunteer_id == jonas.id)).one()
     assert volunteer_event.action == "paired" and "Greta Lind" in volunteer_event.detail
 
-    stored = {m.kind: m for m in session.exec(select(Message)).all()}
+    assert pair.call_times == "tue 14:00"  # the afternoon's usual hour
+    stored = {m.kind: m for m in session.exec(select(Message).where(
+        Message.kind.startswith("pair_"))).all()}
     to_volunteer = stored["pair_volunteer"]
     assert (to_volunteer.channel, to_volunteer.recipient) == ("sms", "+46702220000")
-    assert "Greta" in to_volunteer.body and "tisdag eftermiddag" in to_volunteer.body
+    assert "Greta" in to_volunteer.body and "tisdagar kl. 14.00" in to_volunteer.body
     shown_phone = "08-123 45 67" if channel != "sms" else "070-111 00 00"
     assert shown_phone in to_volunteer.body and "Lind" not in to_volunteer.body
-    assert all(ch in matches.GSM7 for ch in to_volunteer.body)
+    assert segments(to_volunteer.body) == (1, "GSM-7")
     assert [m.kind for m in messages][0] == "pair_volunteer"
+    # The calls are planned at once, each Tuesday with the volunteer's reminder.
+    calls = session.exec(select(ScheduledCall).where(ScheduledCall.pair_id == pair.id)).all()
+    assert len(calls) >= 2 and {c.slot for c in calls} == {"tue 14:00"}
+    assert {c.scheduled_at.astimezone(ZoneInfo("Europe/Stockholm")).strftime("%a %H:%M")
+            for c in calls} == {"Tue 14:00"}
+    reminders = session.exec(select(Message).where(Message.call_id.in_([c.id for c in calls])))
+    assert {m.kind for m in reminders} == {"reminder_volunteer"} | (
+        {f"reminder_senior_{channel}"} if channel != "none" else set())
     if channel == "none":
         assert set(stored) == {"pair_volunteer"}
         return
-    to_senior = stored["pair_senior"]
+    to_senior = stored[f"pair_senior_{channel}"]
     assert (to_senior.channel, to_senior.recipient, to_senior.status) == (channel, phone,
                                                                           "pending")
-    assert "Jonas" in to_senior.body and "tisdag eftermiddag" in to_senior.body
-    assert "Berg" not in to_senior.body
-    # SMS are handed over after the commit; the voice message waits for the voice sender.
-    assert [m.channel for m in messages] == ["sms"] * (2 if channel == "sms" else 1)
+    assert "Jonas" in to_senior.body and "Berg" not in to_senior.body
+    assert ("tisdagar klockan 14" if channel == "voice" else "tisdagar kl. 14.00") \
+        in to_senior.body
+    # Both are sent after the commit, the senior's by SMS or by a voice call.
+    assert [m.channel for m in messages] == ["sms", channel]
+
+
+def test_approval_takes_the_agreed_clock_times(ctx, session, coordinator):
+    greta = make_senior(session, "Greta", availability="tue-afternoon;thu-morning")
+    make_volunteer(session, "Jonas", availability="tue-afternoon;thu-morning")
+    run(session)
+    proposal = pending(session, greta)
+    for slots, times, error in [
+            (["tue-afternoon"], {"tue-afternoon": "09:00"}, "utanför 12:00–17:00"),
+            (["tue-afternoon"], {"tue-afternoon": "fem"}, "ogiltig tid"),
+            (["sun-evening"], {}, "samtalstid")]:
+        with pytest.raises(MatchError, match=error):
+            approve(session, proposal, slots, coordinator.id, times)
+        session.rollback()
+    pair, _messages = approve(session, proposal, ["thu-morning", "tue-afternoon"],
+                              coordinator.id, {"tue-afternoon": "15:30", "thu-morning": ""})
+    assert pair.call_times == "tue 15:30;thu 10:00"
+
+
+def test_at_most_two_call_times_a_week(ctx, session, coordinator):
+    greta = make_senior(session, "Greta", availability="mon-morning;tue-afternoon;thu-morning")
+    make_volunteer(session, "Jonas", availability="mon-morning;tue-afternoon;thu-morning")
+    run(session)
+    with pytest.raises(MatchError, match="högst två"):
+        approve(session, pending(session, greta), ["mon-morning", "tue-afternoon",
+                                                    "thu-morning"], coordinator.id)
 
 
 def test_approval_rechecks_what_another_coordinator_did_meanwhile(ctx, session, coordinator):
@@ -407,13 +447,3 @@ def test_a_senior_who_passed_away_does_not_wait_again(ctx, session):
     matches.end_pair(pair, "passed_away", "", "", session=session, actor=None)
     session.commit()
     assert session.get(Senior, greta.id).status == "ended"
-
-
-# ---------------------------------------------------------------- SMS text
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Jovanović", "Jovanovic"), ("Zoë Åström", "Zoe Åström"), ("Ünal Peña", "Ünal Peña"),
-    ("“Hej” – då…", '"Hej" - då...'), ("Łukasz", "?ukasz"), ("李", "?"),
-])
-def test_gsm7(text, expected):
-    assert matches.gsm7(text) == expected

@@ -124,7 +124,7 @@ def test_who_lost_out_to_a_longer_wait_and_the_page_in_english(logged_in, sessio
     assert "<h1>Matching</h1>" in page and "Propose matches" in page
     assert "1 volunteer with a free place fits now" in page
     assert "Approve Jonas" in page and "Call times they agree on" in page
-    assert "Tuesday afternoon" in page
+    assert "Tuesday afternoon" in page and 'value="14:00"' in page
 
 
 def test_approve_from_the_page(logged_in, session, seeded, coordinator):
@@ -139,15 +139,23 @@ def test_approve_from_the_page(logged_in, session, seeded, coordinator):
     assert "Välj minst en samtalstid." in text(refused)
     assert fresh(session, Pair) == []
 
-    response = logged_in.submit(url, {"slots": ["tue-afternoon"]}, form_path="/matchning/")
+    too_early = logged_in.submit(url, {"slots": ["tue-afternoon"],
+                                       "time-tue-afternoon": "10:00"}, form_path="/matchning/")
+    assert too_early.status_code == 422
+    assert "Tiden för tisdag eftermiddag: 10:00 ligger utanför 12:00–17:00." in text(too_early)
+    assert fresh(session, Pair) == []
+
+    response = logged_in.submit(url, {"slots": ["tue-afternoon"],
+                                      "time-tue-afternoon": "15:30"}, form_path="/matchning/")
     assert response.status_code == 302
     pair, = fresh(session, Pair)
-    assert (pair.senior_id, pair.volunteer_id, pair.agreed_slots) == (
-        greta.id, jonas.id, "tue-afternoon")
+    assert (pair.senior_id, pair.volunteer_id, pair.agreed_slots, pair.call_times) == (
+        greta.id, jonas.id, "tue-afternoon", "tue 15:30")
     assert session.get(Senior, greta.id).status == "matched"
     messages = {m.kind: m for m in session.exec(select(Message)).all()}
     assert messages["pair_volunteer"].status == "recorded"  # handed to the outbox sender
-    assert messages["pair_senior"].status == "recorded"
+    assert messages["pair_senior_sms"].status == "recorded"
+    assert "tisdagar kl. 15.30" in messages["pair_volunteer"].body
     page = text(logged_in.get("/matchning/"))
     assert "Greta Lind och Jonas Berg är nu telefonvänner." in page
     assert "Ingen senior väntar just nu." in page

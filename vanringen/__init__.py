@@ -22,16 +22,22 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import (
         auth,
+        call_plans,
         cli,
         db,
         demo,
         i18n,
         imports,
+        message_log,
         pairs,
         people,
         proposals,
+        scheduler,
         seniors,
+        tasks,
         taxonomy_admin,
+        text_admin,
+        twilio_hooks,
         views,
         volunteers,
     )
@@ -46,6 +52,12 @@ def create_app(config: dict | None = None) -> Flask:
     proposals.init_app(app)
     pairs.init_app(app)
     taxonomy_admin.init_app(app)
+    tasks.init_app(app)
+    call_plans.init_app(app)
+    message_log.init_app(app)
+    text_admin.init_app(app)
+    twilio_hooks.init_app(app)
+    scheduler.init_app(app)
     views.init_app(app)
     cli.init_app(app)
     demo.init_app(app)

@@ -1,10 +1,16 @@
 """Typed settings, read from the environment (and nothing else) at app creation."""
 
+import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .schedule import rules_from_config
+
+# Voice reminders fetch their words from the app, so Twilio must know where it is.
+TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER",
+                   "PUBLIC_BASE_URL")
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 
@@ -24,6 +30,22 @@ class Settings(BaseSettings):
     PHONE_REGION: str = "SE"
     TIMEZONE: str = "Europe/Stockholm"
     MAX_UPLOAD_MB: int = 20
+    # Reminders, all in local time (TIMEZONE).
+    VOLUNTEER_REMINDER_MINUTES: int = 60
+    SENIOR_REMINDER_TIME: str = "09:00"
+    QUIET_HOURS: str = "20:00-09:00"
+    # Where a reminder that would fall in the quiet hours goes instead: the evening before.
+    EVENING_REMINDER_TIME: str = "19:00"
+    # An undelivered reminder or unanswered reminder call is tried once more this much later.
+    REMINDER_RETRY_MINUTES: int = 30
+    PLAN_DAYS: int = 14
+    # The clock process: how often it sends what is due, and how long a claim holds.
+    DISPATCH_INTERVAL_SECONDS: int = 10
+    DISPATCH_LEASE_SECONDS: int = 120
+    DISPATCH_BATCH: int = 100
+    # Temporary send errors (timeouts, 5xx, 429): retried after 1, 2, 4 … minutes.
+    SEND_MAX_ATTEMPTS: int = 5
+    SEND_BACKOFF_SECONDS: int = 60
 
 
 def load_config(config: dict | None = None) -> dict:
@@ -42,6 +64,16 @@ def load_config(config: dict | None = None) -> dict:
             )
         values["SECRET_KEY"] = "dev-only-not-secret"
     values["DATABASE_URL"] = normalise_database_url(values["DATABASE_URL"])
+    if values["NOTIFY_BACKEND"] == "twilio":
+        missing = [name for name in TWILIO_SETTINGS if not values[name]]
+        if missing:
+            raise RuntimeError(
+                f"NOTIFY_BACKEND=twilio kräver {', '.join(missing)} "
+                f"(NOTIFY_BACKEND=twilio needs {', '.join(missing)}).")
+        if not re.fullmatch(r"\+[1-9]\d{6,14}", values["TWILIO_PHONE_NUMBER"]):
+            raise RuntimeError("TWILIO_PHONE_NUMBER ska skrivas i E.164, t.ex. +46766861004.")
+    values["PUBLIC_BASE_URL"] = values["PUBLIC_BASE_URL"].rstrip("/")
+    rules_from_config(values)  # a bad reminder time stops start-up, not the first tick
     values["MAX_CONTENT_LENGTH"] = values["MAX_UPLOAD_MB"] * 1024 * 1024
     values["BABEL_DEFAULT_LOCALE"] = "sv"
     values["BABEL_DEFAULT_TIMEZONE"] = values["TIMEZONE"]

@@ -27,9 +27,10 @@ COLUMNS = {
                 "referral_source"],
     "volunteers": ["external_id", "first_name", "last_name", "phone", "email", "gender",
                    "birth_year", "languages", "interests", "availability", "capacity", "status"],
+    "pairs": ["senior_external_id", "volunteer_external_id", "slots", "start_date"],
 }
 MODELS = {"seniors": Senior, "volunteers": Volunteer}
-KIND_WORDS = {"seniors": "seniorer", "volunteers": "volontärer"}
+KIND_WORDS = {"seniors": "seniorer", "volunteers": "volontärer", "pairs": "par"}
 # Columns that may be left empty; every other column needs a value.
 OPTIONAL = {
     "seniors": {"last_name", "birth_year", "interests", "availability", "district"},
@@ -137,9 +138,9 @@ def check_header(header: list[str], kind: str) -> dict[str, int]:
         ("kolumner saknas", missing), ("okända kolumner", unknown),
         ("kolumner som förekommer flera gånger", doubled)) if names]
     message = "fel kolumner i rubrikraden – " + "; ".join(problems)
-    other = "volunteers" if kind == "seniors" else "seniors"
-    if set(positions) == set(COLUMNS[other]):
-        message += f" (filen ser ut att innehålla {KIND_WORDS[other]})"
+    for other in COLUMNS:
+        if other != kind and set(positions) == set(COLUMNS[other]):
+            message += f" (filen ser ut att innehålla {KIND_WORDS[other]})"
     raise FileProblem(message, row=1)
 
 
@@ -415,7 +416,7 @@ def import_csv(data: bytes, kind: str, *, session: Session, dry_run: bool = Fals
     Never commits. When the result has errors this call wrote nothing; the caller rolls
     back all the same (a concurrent import may have made a statement fail).
     """
-    if kind not in COLUMNS:
+    if kind not in MODELS:
         raise ValueError(f"unknown import kind {kind!r}")
     result = ImportResult(kind=kind, dry_run=dry_run)
     try:

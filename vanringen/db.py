@@ -5,11 +5,16 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from flask import Flask, current_app, g
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, create_engine
+from sqlmodel import Field, Session, create_engine
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def utc_timestamp(**kw):
+    """A column set to the moment each row is made (never a value computed at import)."""
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kw)
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -1,7 +1,7 @@
-"""CSV import: the upload page and `vanringen import seniors|volunteers FILE`.
+"""CSV import: the upload page and `vanringen import seniors|volunteers|pairs FILE`.
 
-Both only read the file and hand it to csvimport.import_csv(); they commit when the whole
-file was valid, and roll back otherwise.
+Both only read the file and hand it to csvimport.import_csv() (pair_import.import_pairs()
+for pairs); they commit when the whole file was valid, and roll back otherwise.
 """
 
 import click
@@ -18,14 +18,18 @@ from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 
 from .csvimport import COLUMNS, ImportResult, import_csv
-from .db import get_engine, get_session
+from .db import get_engine, get_session, utcnow
+from .pair_import import import_pairs
+from .people import local_today
+from .planner import Planner
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
 
 class ImportForm(FlaskForm):
     kind = SelectField(_l("Vad innehåller filen?"), choices=[
-        SelectChoice("seniors", _l("Seniorer")), SelectChoice("volunteers", _l("Volontärer"))])
+        SelectChoice("seniors", _l("Seniorer")), SelectChoice("volunteers", _l("Volontärer")),
+        SelectChoice("pairs", _l("Befintliga par (telefonvänner)"))])
     file = FileField(_l("CSV-fil"), validators=[FileRequired(_l("Välj en CSV-fil."))],
                      render_kw={"accept": ".csv,.txt,text/csv"})
     dry_run = BooleanField(_l("Bara kontrollera – spara inget"))
@@ -38,7 +42,21 @@ def _page(form, result=None, status=200, too_large=False):
                            ), status
 
 
+def _import(data: bytes, kind: str, *, session: Session, dry_run: bool,
+            actor_id: int | None = None, actor_name: str = "") -> ImportResult:
+    if kind == "pairs":
+        return import_pairs(data, planner=Planner.from_app(current_app, session=session),
+                            now=utcnow(), today=local_today(), dry_run=dry_run, actor=actor_id,
+                            valid_days=current_app.config["POLICE_RECORD_VALID_DAYS"])
+    return import_csv(data, kind, session=session, dry_run=dry_run, actor_id=actor_id,
+                      actor_name=actor_name, region=current_app.config["PHONE_REGION"])
+
+
 def _summary(result: ImportResult) -> str:
+    if result.kind == "pairs":
+        return _("%(created)s nya och %(updated)s uppdaterade par, %(unchanged)s "
+                 "oförändrade.", created=result.created, updated=result.updated,
+                 unchanged=result.unchanged)
     if result.kind == "seniors":
         return _("%(created)s nya och %(updated)s uppdaterade seniorer, %(unchanged)s "
                  "oförändrade.", created=result.created, updated=result.updated,
@@ -54,10 +72,9 @@ def upload():
     if not form.validate_on_submit():
         return _page(form, status=422 if form.errors else 200)
     session = get_session()
-    result = import_csv(form.file.data.read(), form.kind.data, session=session,
-                        dry_run=form.dry_run.data, actor_id=current_user.id,
-                        actor_name=current_user.name or current_user.email,
-                        region=current_app.config["PHONE_REGION"])
+    result = _import(form.file.data.read(), form.kind.data, session=session,
+                     dry_run=form.dry_run.data, actor_id=current_user.id,
+                     actor_name=current_user.name or current_user.email)
     if not result.ok or result.dry_run:
         session.rollback()
         return _page(form, result, status=200 if result.ok else 422)
@@ -76,14 +93,14 @@ def too_large(exc):
     return _page(ImportForm(formdata=None), status=413, too_large=True)
 
 
-import_cli = AppGroup("import", help="Importera seniorer och volontärer från CSV-filer.")
+import_cli = AppGroup("import", help="Importera seniorer, volontärer och par från CSV-filer.")
+KIND_WORDS = {"seniors": "seniorer", "volunteers": "volontärer", "pairs": "par"}
 
 
 def _run(kind: str, file, dry_run: bool) -> None:
     data = file.read()
     with Session(get_engine()) as session:
-        result = import_csv(data, kind, session=session, dry_run=dry_run,
-                            region=current_app.config["PHONE_REGION"])
+        result = _import(data, kind, session=session, dry_run=dry_run)
         if result.ok and not dry_run:
             session.commit()
         else:
@@ -101,8 +118,7 @@ def _run(kind: str, file, dry_run: bool) -> None:
     if dry_run:
         click.echo(f"Filen är korrekt: {counts} – inga ändringar sparades.")
     else:
-        click.echo(f"Importerade {'seniorer' if kind == 'seniors' else 'volontärer'}: "
-                   f"{counts}.")
+        click.echo(f"Importerade {KIND_WORDS[kind]}: {counts}.")
 
 
 _file = click.argument("file", type=click.File("rb"))
@@ -130,6 +146,19 @@ def volunteers_command(file, dry_run):
     Rader matchas på external_id. Filen importeras bara om alla rader är korrekta.
     """
     _run("volunteers", file, dry_run)
+
+
+@import_cli.command("pairs")
+@_file
+@_dry_run
+def pairs_command(file, dry_run):
+    """Importera programmets befintliga par från en CSV-fil.
+
+    Kolumner: senior_external_id,volunteer_external_id,slots,start_date, t.ex.
+    S-17,V-4,tue 14:00;fri 10:30,2024-03-01. Seniorer och volontärer importeras först.
+    Samtal och påminnelser planeras direkt. Filen importeras bara om alla rader är korrekta.
+    """
+    _run("pairs", file, dry_run)
 
 
 def init_app(app: Flask) -> None:

@@ -6,11 +6,11 @@ commit. Errors are MatchError with a Swedish message for the coordinator.
 """
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -39,6 +39,9 @@ from .models import (
 )
 from .people import record_event
 from .phones import display_phone
+from .planner import Planner
+from .schedule import MAX_SLOTS, day_part_slot, format_slots, parse_time
+from .texts import Texts, weekly
 from .volunteers import is_matchable
 
 END_REASONS = {
@@ -56,6 +59,10 @@ UNMATCHED_TEXT = ("Ingen volontär med ledig plats passar: gemensamt språk, ön
 
 class MatchError(ValueError):
     """Something the coordinator must know before anything is saved (Swedish)."""
+
+
+class SlotError(MatchError):
+    """The chosen call times are wrong; shown at the form's call-time field."""
 
 
 class NeedsConfirmation(MatchError):
@@ -216,14 +223,32 @@ def _locked(model, row_id: int, *, session: Session):
                         .execution_options(populate_existing=True)).one()
 
 
+def call_times(slots: list[str], times: dict[str, str] | None) -> str:
+    """The weekly call plan for chosen day parts, each at the time given for it (or the
+    part's usual hour); MatchError (Swedish) for a time outside its part."""
+    found = []
+    for slot in slots:
+        text = ((times or {}).get(slot) or "").strip()
+        try:
+            found.append(day_part_slot(slot, parse_time(text) if text else None))
+        except ValueError as exc:
+            with force_locale("sv"):
+                raise SlotError(_("Tiden för %(slot)s: %(error)s.", slot=vocab.slot_label(slot),
+                                   error=str(exc))) from None
+    return format_slots(found)
+
+
 def create_pair(senior: Senior, volunteer: Volunteer, slots: list[str], *, session: Session,
                 today: date, valid_days: int, actor: int | None, confirmed: bool = False,
-                score: float | None = None, explanation: str = "") -> tuple[Pair, list[Message]]:
-    """Check again what may have changed since the page was shown, then pair and notify.
+                score: float | None = None, explanation: str = "",
+                times: dict[str, str] | None = None) -> tuple[Pair, list[Message]]:
+    """Check again what may have changed since the page was shown, then pair, plan the
+    calls and notify.
 
-    Raises MatchError (nothing changed) or NeedsConfirmation when hard constraints are
-    broken and `confirmed` is false. Returns the pair and the messages to deliver after
-    the commit.
+    `slots` are the day parts agreed on (at most two), `times` the clock time for each
+    ('14:00'). Raises MatchError (nothing changed) or NeedsConfirmation when hard
+    constraints are broken and `confirmed` is false. Returns the pair and the messages to
+    deliver after the commit.
     """
     senior = _locked(Senior, senior.id, session=session)
     volunteer = _locked(Volunteer, volunteer.id, session=session)
@@ -245,11 +270,14 @@ def create_pair(senior: Senior, volunteer: Volunteer, slots: list[str], *, sessi
     allowed = slot_choices(senior, volunteer)
     chosen = [s for s in allowed if s in set(slots)]
     if not chosen or len(chosen) != len(set(slots)):
-        raise MatchError(_("Välj minst en samtalstid bland de tider som passar båda."))
+        raise SlotError(_("Välj minst en samtalstid bland de tider som passar båda."))
+    if len(chosen) > MAX_SLOTS:
+        raise SlotError(_("Välj högst två samtalstider i veckan."))
     now = utcnow()
     pair = Pair(senior_id=senior.id, volunteer_id=volunteer.id, started_at=now,
-                agreed_slots=";".join(chosen), score=score, explanation=explanation,
-                warnings="\n".join(warnings), approved_by_id=actor)
+                agreed_slots=";".join(chosen), call_times=call_times(chosen, times),
+                score=score, explanation=explanation, warnings="\n".join(warnings),
+                approved_by_id=actor)
     session.add(pair)
     senior.status, senior.updated_at = "matched", now
     session.add(senior)
@@ -265,11 +293,13 @@ def create_pair(senior: Senior, volunteer: Volunteer, slots: list[str], *, sessi
                            MatchProposal.status == "pending")
                     .values(status="superseded"))
     session.flush()  # the partial unique index refuses a second active pair here
+    Planner.from_app(current_app, session=session).plan([pair], now=now)
     return pair, queue_pair_messages(pair, senior, volunteer, session=session)
 
 
 def approve(proposal: MatchProposal, slots: list[str], *, session: Session, today: date,
-            valid_days: int, actor: int | None) -> tuple[Pair, list[Message]]:
+            valid_days: int, actor: int | None,
+            times: dict[str, str] | None = None) -> tuple[Pair, list[Message]]:
     if proposal.status != "pending" or proposal.volunteer_id is None:
         raise MatchError(_("Förslaget är redan hanterat. Ladda om sidan."))
     senior = session.get(Senior, proposal.senior_id)
@@ -277,7 +307,7 @@ def approve(proposal: MatchProposal, slots: list[str], *, session: Session, toda
     try:
         pair, messages = create_pair(senior, volunteer, slots, session=session, today=today,
                                      valid_days=valid_days, actor=actor, score=proposal.score,
-                                     explanation=proposal.explanation)
+                                     explanation=proposal.explanation, times=times)
     except NeedsConfirmation as exc:
         raise MatchError(_("Förslaget passar inte längre: %(warnings)s. Välj volontär för hand "
                            "om ni ändå vill para ihop dem.",
@@ -345,6 +375,8 @@ def end_pair(pair: Pair, reason: str, comment: str, handover_note: str, *, sessi
                      detail=f"Telefonvänskapet med {volunteer.full_name} avslutades: {why}")
     record_event("pair_ended", session=session, volunteer=volunteer, actor=actor,
                  detail=f"{senior.full_name} (senior #{senior.id}): {why}")
+    Planner.from_app(current_app, session=session).replan(
+        pair, now=now, note=f"Telefonvänskapet avslutades: {why}")
     # Whatever the reason, proposing the same two again would not help anyone.
     add_rejection(senior.id, volunteer.id, f"Telefonvänskapet avslutades: {why}",
                   session=session, actor=actor)
@@ -353,53 +385,25 @@ def end_pair(pair: Pair, reason: str, comment: str, handover_note: str, *, sessi
 
 # ---------------------------------------------------------------- messages
 
-# GSM 03.38 basic set: what one SMS part holds without switching to 70-character UCS-2.
-GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
-           "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
-_TYPOGRAPHY = str.maketrans({"–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
-                             "…": "...", "\u00a0": " ", "\t": " "})
-
-
-def gsm7(text: str) -> str:
-    """Text an SMS carries as GSM-7: accents outside the set dropped (ć → c), others → '?'."""
-    out = []
-    for ch in text.translate(_TYPOGRAPHY):
-        if ch not in GSM7:
-            base = unicodedata.normalize("NFKD", ch)
-            ch = base if base and all(c in GSM7 for c in base) else "".join(
-                c for c in base if c in GSM7 and not unicodedata.combining(c)) or "?"
-        out.append(ch)
-    return "".join(out)
-
-
 def _swedish_times(pair: Pair) -> str:
-    with force_locale("sv"):
-        return ", ".join(str(vocab.slot_label(s)) for s in pair.slot_list)
+    return weekly(pair.call_times, "sv")  # history is stored in one language
 
 
 def queue_pair_messages(pair: Pair, senior: Senior, volunteer: Volunteer, *,
                         session: Session) -> list[Message]:
-    """Record the volunteer's SMS and the senior's message (by their reminder channel).
-
-    Returns the messages to hand to the SMS sender after the commit; a voice message stays
-    pending in the outbox for the voice sender.
-    """
-    times = _swedish_times(pair)
-    refs = {"senior_id": senior.id, "volunteer_id": volunteer.id}
-    to_volunteer = messaging.queue_sms(volunteer.phone, gsm7(
-        f"Hej {volunteer.first_name}! Du har fått en telefonvän genom Vänringen: "
-        f"{senior.first_name}, tel {display_phone(senior.phone)}. Ni har kommit överens om "
-        f"att du ringer {times}. Tack för att du är med! /Vänringen"),
-        "pair_volunteer", session=session, **refs)
-    messages = [to_volunteer]
-    if senior.reminder_channel == "sms":
-        messages.append(messaging.queue_sms(senior.phone, gsm7(
-            f"Hej {senior.first_name}! Nu har du fått en telefonvän genom Vänringen. "
-            f"{volunteer.first_name} kommer att ringa dig {times}. Välkommen! /Vänringen"),
-            "pair_senior", session=session, **refs))
-    elif senior.reminder_channel == "voice":
-        messaging.queue_voice(senior.phone, (
-            f"Hej {senior.first_name}! Det här är Vänringen. Nu har du fått en telefonvän, "
-            f"{volunteer.first_name}, som kommer att ringa dig {times}. Välkommen!"),
-            "pair_senior", session=session, **refs)
+    """Record the volunteer's SMS and the senior's message (by their reminder channel);
+    returns them, to be sent after the commit."""
+    wording = Texts.load(session=session)
+    refs = {"session": session, "wording": wording, "senior_id": senior.id,
+            "volunteer_id": volunteer.id}
+    messages = [messaging.queue(
+        "pair_volunteer", volunteer.phone,
+        {"volontär": volunteer.first_name, "senior": senior.first_name,
+         "telefon": display_phone(senior.phone), "slots": pair.call_times}, **refs)]
+    if senior.reminder_channel in ("sms", "voice"):
+        key = f"pair_senior_{senior.reminder_channel}"
+        messages.append(messaging.queue(
+            key, senior.phone, {"senior": senior.first_name, "volontär": volunteer.first_name,
+                                "slots": pair.call_times},
+            language=wording.language_for(key, senior.language_list), **refs))
     return messages

@@ -1,74 +1,110 @@
-"""Record first, then send (healthchecks.io style): the row exists before any provider call."""
+"""Record first, then send (healthchecks.io style): the row exists before any provider call.
+
+`queue()` writes a Message for one of the texts in texts.py, due now or later; the
+dispatcher (dispatch.py, run by the clock process) claims due rows and sends them.
+`send_committed()` sends a user action's messages at once, through the same claim, so a
+message is never sent by both.
+"""
 
 import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
-from notifications import SendError, get_backend
+from notifications import get_backend
 
+from . import texts
 from .db import utcnow
 from .models import Message
 
 log = logging.getLogger(__name__)
 
+STATUS_LABELS = {
+    "pending": _l("Planerat"), "claimed": _l("Skickas nu"),
+    "recorded": _l("Sparat i utkorgen (skickas inte)"),
+    "accepted": _l("Mottaget av Twilio"), "scheduled": _l("Mottaget av Twilio"),
+    "queued": _l("I kö hos Twilio"), "sending": _l("Skickas"), "sent": _l("Skickat"),
+    "delivered": _l("Levererat"), "read": _l("Läst"), "undelivered": _l("Kom inte fram"),
+    "failed": _l("Misslyckades"), "initiated": _l("Ringer upp"), "ringing": _l("Ringer"),
+    "in-progress": _l("Pågår"), "completed": _l("Besvarat"), "busy": _l("Upptaget"),
+    "no-answer": _l("Inget svar"), "canceled": _l("Avbrutet"),
+    "expired": _l("För sent – samtalet hade börjat"), "cancelled": _l("Behövs inte längre"),
+    "blocked": _l("Stoppat – numret har svarat STOPP"), "replied": _l("Svar skickat"),
+}
+# What the message log's "Misslyckade" filter shows: nothing reached the person.
+FAILED = ("undelivered", "failed", "busy", "no-answer", "canceled", "expired", "blocked")
+DONE_BY_US = ("expired", "cancelled", "blocked", "recorded", "replied")
+# Twilio's callbacks can arrive out of order; a status only ever moves forward.
+_PROGRESS = {
+    "pending": 0, "claimed": 1, "accepted": 2, "scheduled": 2, "queued": 3, "initiated": 4,
+    "sending": 4, "ringing": 5, "sent": 5, "in-progress": 6, "delivered": 7,
+    "undelivered": 7, "failed": 7, "completed": 7, "busy": 7, "no-answer": 7, "canceled": 7,
+    "read": 8,
+}
+REMINDER_KINDS = ("reminder_volunteer", "reminder_senior_sms", "reminder_senior_voice")
+KIND_LABELS = {
+    "application_confirmation": _l("Tack för ansökan"), "pair_volunteer": _l("Ny telefonvän"),
+    "pair_senior_sms": _l("Ny telefonvän"), "pair_senior_voice": _l("Ny telefonvän"),
+    "reminder_volunteer": _l("Påminnelse"), "reminder_senior_sms": _l("Påminnelse"),
+    "reminder_senior_voice": _l("Påminnelse"),
+    "skip_notice_volunteer": _l("Samtalet blir inte av"),
+    "opt_out_confirmation": _l("Svar på STOPP"), "opt_in_confirmation": _l("Svar på START"),
+}
+CHANNEL_LABELS = {"sms": _l("SMS"), "voice": _l("Röstsamtal")}
+
+
+def moves_forward(current: str, new: str) -> bool:
+    if current in DONE_BY_US:
+        return False
+    return _PROGRESS.get(new, -1) > _PROGRESS.get(current, -1)
+
 
 def backend():
+    """The sender NOTIFY_BACKEND names, made on first use (never at import)."""
     app = current_app
     if "vanringen.notifier" not in app.extensions:
-        app.extensions["vanringen.notifier"] = get_backend(app.config["NOTIFY_BACKEND"])
+        config = app.config
+        app.extensions["vanringen.notifier"] = get_backend(
+            config["NOTIFY_BACKEND"], account_sid=config["TWILIO_ACCOUNT_SID"],
+            auth_token=config["TWILIO_AUTH_TOKEN"], from_number=config["TWILIO_PHONE_NUMBER"])
     return app.extensions["vanringen.notifier"]
 
 
-def queue_sms(to: str, body: str, kind: str, *, session: Session, **refs) -> Message:
-    message = Message(channel="sms", recipient=to, body=body, kind=kind, **refs)
-    session.add(message)
-    return message
-
-
-def queue_voice(to: str, body: str, kind: str, *, session: Session, **refs) -> Message:
-    """A message read aloud by phone; it waits in the outbox until a voice sender takes it."""
-    message = Message(channel="voice", recipient=to, body=body, kind=kind, **refs)
-    session.add(message)
-    return message
-
-
-def deliver(message: Message, *, session: Session) -> Message:
-    """Hand one pending message to the configured sender and store its answer.
-
-    A temporary failure leaves the message pending for a later pass; a permanent one
-    marks it failed so nobody retries it.
-    """
-    if message.channel != "sms":
-        raise ValueError(f"no sender for {message.channel!r} messages yet")
-    sender = backend()
-    message.attempts += 1
-    try:
-        result = sender.send_sms(message.recipient, message.body)
-    except SendError as exc:
-        message.error = str(exc)
-        if exc.permanent:
-            message.status = "failed"
-    else:
-        message.provider = result.provider
-        message.provider_id = result.provider_id
-        message.status = result.status
-        message.sent_at = utcnow()
-        message.error = ""
+def queue(key: str, to: str, params: dict, *, session: Session, language: str = "sv",
+          due_at: datetime | None = None, expires_at: datetime | None = None,
+          wording: texts.Texts | None = None, tz: ZoneInfo | None = None,
+          **refs) -> Message:
+    """Record text `key` for `to`, due at `due_at` (now by default). The body is written as
+    it would read when due; the dispatcher writes it again at send time."""
+    tz = tz or ZoneInfo(current_app.config["TIMEZONE"])
+    wording = wording or texts.Texts.load(session=session)
+    channel = texts.shipped()[key]["channel"]
+    due_at = due_at or utcnow()
+    body = wording.body(key, language)
+    message = Message(
+        channel=channel, recipient=to, kind=key, template=key, language=language,
+        params=texts.encode(params), due_at=due_at, expires_at=expires_at,
+        body=texts.render(body, texts.values(params, language=language, channel=channel,
+                                             now=due_at, tz=tz), channel), **refs)
     session.add(message)
     return message
 
 
 def send_committed(messages: list[Message], *, session: Session) -> None:
-    """Hand messages whose rows are already committed to the sender, and commit what it said.
+    """Send a user action's messages, already committed, now rather than at the next tick.
 
-    The one place besides the scheduler that commits: a failing sender must not undo the
-    user's action, so a message that cannot be handed over stays pending for a later pass.
+    The one place besides the clock process that commits: a failing sender must not undo
+    the user's action, so a message that cannot be sent now waits for the dispatcher.
     """
+    from .dispatch import Dispatcher
+
+    ids = [m.id for m in messages if m.id is not None]
     try:
-        for message in messages:
-            deliver(message, session=session)
-        session.commit()
+        dispatcher = Dispatcher.from_app(current_app, session=session, worker="web")
+        dispatcher.send_batch(dispatcher.claim(now=utcnow(), ids=ids), now=utcnow())
     except Exception:
         session.rollback()
-        log.exception("messages %s not handed over", [m.id for m in messages])
+        log.exception("messages %s not handed over; the dispatcher will try again", ids)

@@ -21,6 +21,8 @@ EVENT_LABELS = {
     "paired": _l("Fick en senior att ringa"),
     "pair_ended": _l("Telefonvänskap avslutat"),
     "proposal_rejected": _l("Matchningsförslag avvisat"),
+    "call_plan": _l("Samtalsplan ändrad"),
+    "sms_opt": _l("SMS-utskick på eller av"),
 }
 
 
@@ -71,19 +73,22 @@ def _get_pair(pair_id: int) -> tuple[Pair, Senior, Volunteer]:
     return pair, session.get(Senior, pair.senior_id), session.get(Volunteer, pair.volunteer_id)
 
 
-def _render(pair_id: int, *, form=None, error: str | None = None, code: int = 200):
+def render_pair(pair_id: int, *, form=None, error: str | None = None, code: int = 200,
+                plan_error: dict | None = None):
+    """The pair page; `error` belongs to the end form, `plan_error` to a call-plan form."""
     pair, senior, volunteer = _get_pair(pair_id)
     session = get_session()
     staff = {u.id: u for u in session.exec(select(StaffUser).where(
         StaffUser.id.in_([i for i in (pair.approved_by_id, pair.ended_by_id) if i]))).all()}
     return render_template("pairs/detail.html", pair=pair, senior=senior, volunteer=volunteer,
                            staff=staff, form=form or {}, error=error,
+                           plan_error=plan_error or {},
                            back=local_path(request.values.get("next"))), code
 
 
 @bp.get("/<int:pair_id>")
 def detail(pair_id: int):
-    return _render(pair_id)
+    return render_pair(pair_id)
 
 
 @bp.post("/<int:pair_id>/avsluta")
@@ -96,7 +101,7 @@ def end(pair_id: int):
                           actor=current_user.id)
     except MatchError as exc:
         session.rollback()
-        return _render(pair_id, form=request.form, error=str(exc), code=422)
+        return render_pair(pair_id, form=request.form, error=str(exc), code=422)
     session.commit()
     if senior.status == "waiting":
         flash(_("Telefonvänskapet mellan %(senior)s och %(volunteer)s är avslutat. "

@@ -30,6 +30,7 @@ from .db import get_engine, get_session
 from .matches import (
     MatchError,
     NeedsConfirmation,
+    SlotError,
     active_pair_counts,
     approve,
     create_pair,
@@ -157,6 +158,10 @@ def _proposal(proposal_id: int) -> MatchProposal:
     return proposal
 
 
+def _times(slots: list[str]) -> dict[str, str]:
+    return {slot: request.form.get(f"time-{slot}", "") for slot in slots}
+
+
 def _paired_flash(pair, senior, volunteer) -> None:
     flash(_("%(senior)s och %(volunteer)s är nu telefonvänner. %(volunteer)s får ett SMS "
             "med %(senior)s telefonnummer och samtalstiderna.",
@@ -177,12 +182,20 @@ def approve_proposal(proposal_id: int):
     today, valid_days = _today_and_days()
     try:
         pair, messages = approve(proposal, slots, session=session, today=today,
-                                 valid_days=valid_days, actor=current_user.id)
-    except (MatchError, sa.exc.IntegrityError) as exc:
+                                 valid_days=valid_days, actor=current_user.id,
+                                 times=_times(slots))
+    except SlotError as exc:
         session.rollback()
-        flash(str(exc) if isinstance(exc, MatchError) else _(
-            "Seniorn har redan en telefonvän. Någon annan kan just ha godkänt en matchning."),
-            "error")
+        return _review_page(errors={proposal.id: {"slots": str(exc)}}, form=request.form,
+                            code=422)
+    except MatchError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".index", **_list_args()))
+    except sa.exc.IntegrityError:
+        session.rollback()
+        flash(_("Seniorn har redan en telefonvän. Någon annan kan just ha godkänt en "
+                "matchning."), "error")
         return redirect(url_for(".index", **_list_args()))
     session.commit()
     senior, volunteer = session.get(Senior, pair.senior_id), session.get(Volunteer,
@@ -242,10 +255,14 @@ def choose(senior_id: int):
                 pair, messages = create_pair(
                     senior, volunteer, request.form.getlist("slots"), session=session,
                     today=today, valid_days=valid_days, actor=current_user.id,
-                    confirmed=request.form.get("confirm") == "y", explanation=explanation)
+                    confirmed=request.form.get("confirm") == "y", explanation=explanation,
+                    times=_times(request.form.getlist("slots")))
             except NeedsConfirmation as exc:
                 session.rollback()
                 errors["confirm"] = str(exc)
+            except SlotError as exc:
+                session.rollback()
+                errors["slots"] = str(exc)
             except (MatchError, sa.exc.IntegrityError) as exc:
                 session.rollback()
                 errors["form"] = str(exc) if isinstance(exc, MatchError) else _(

@@ -23,12 +23,6 @@ from .volunteers import find_duplicates
 bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
 
-# Plain GSM-7 (å, ä, ö are in it; typographic quotes and dashes are not): one SMS part,
-# not a 70-character Unicode one. No name in it: names may hold characters outside GSM-7.
-CONFIRMATION_SMS = (
-    "Tack för din anmälan till Vänringen! Vi har tagit emot den och en samordnare "
-    "hör av sig till dig inom kort."
-)
 FIELD_NAMES = {"email": "e-post", "phone": "mobilnummer"}
 
 
@@ -78,8 +72,9 @@ def _create_volunteer(values: dict, *, session) -> Message:
                         text_version=VOLUNTEER_CONSENT_VERSION, text=VOLUNTEER_CONSENT_TEXT,
                         given_on=local_today()))
     record_event("created", session=session, volunteer=volunteer, to_status="applied")
-    return messaging.queue_sms(volunteer.phone, CONFIRMATION_SMS, "application_confirmation",
-                               session=session, volunteer_id=volunteer.id)
+    return messaging.queue("application_confirmation", volunteer.phone,
+                           {"volontär": volunteer.first_name}, session=session,
+                           volunteer_id=volunteer.id)
 
 
 @bp.get("/bli-telefonvan/tack")

@@ -1,6 +1,6 @@
 """How fast and how well the matcher pairs N waiting seniors with N volunteers.
 
-    .venv/bin/python benchmarks/matching.py [--sizes 1000,10000,50000] [--seed 1]
+    .venv/bin/python benchmarks/match_speed.py [--sizes 1000,10000,50000] [--seed 1]
 
 Believable synthetic profiles (interests written in varied Swedish phrasings, languages,
 gender wishes, call times; about 30 % of pairs feasible). Each size runs in its own
@@ -28,6 +28,7 @@ import threading
 import time
 from pathlib import Path
 
+# The repository root first: the packages, not scripts of the same name beside this one.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
