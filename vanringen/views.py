@@ -1,11 +1,18 @@
 """The coordinator's start page."""
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import Blueprint, Flask, render_template
 from sqlmodel import select
 
-from .db import get_session
-from .models import Senior, Volunteer
+from .db import get_session, utcnow
+from .messaging import FAILED
+from .models import Message, ScheduledCall, Senior, Volunteer
+from .people import local_today
+
+# Older failures have been followed up (or are in the task list); the card shows the news.
+RECENT_FAILURES = timedelta(days=7)
 
 bp = Blueprint("views", __name__)
 
@@ -20,7 +27,12 @@ def home():
     longest = session.exec(
         select(Senior).where(Senior.status == "waiting")
         .order_by(Senior.waiting_since).limit(5)).all()
-    return render_template("home.html", seniors=seniors, volunteers=volunteers, longest=longest)
+    calls_today = session.exec(select(sa.func.count()).where(
+        ScheduledCall.occurs_on == local_today(), ScheduledCall.status == "planned")).one()
+    failures = session.exec(select(sa.func.count()).where(
+        Message.status.in_(FAILED), Message.updated_at >= utcnow() - RECENT_FAILURES)).one()
+    return render_template("home.html", seniors=seniors, volunteers=volunteers, longest=longest,
+                           calls_today=calls_today, failures=failures)
 
 
 def init_app(app: Flask) -> None:
