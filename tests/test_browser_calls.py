@@ -169,7 +169,7 @@ def test_a_time_outside_calling_hours_is_refused_next_to_its_field(page, live_se
     assert response.status == 422
     slot1 = page.get_by_role("group", name="Samtalstid 1")
     slot2 = page.get_by_role("group", name="Samtalstid 2 (valfri)")
-    error = "samtal kan planeras mellan 07:00 och 22:00, inte 23:00"
+    error = "Samtal kan planeras mellan 07:00 och 22:00, inte 23:00."
     assert slot2.locator(".error").inner_text() == error
     assert slot2.get_attribute("aria-invalid") == "true"
     assert described_by(slot2) == error
@@ -264,9 +264,12 @@ def test_coordinator_moves_one_call_and_skips_another(page, live_server, app, se
     row = call_row(page, week, "14:00")
     row.get_by_text("Flytta eller ställ in").click()
     row.get_by_label("Varför blir samtalet inte av?").fill("Greta är hos tandläkaren")
+    assert row.get_by_label("Skicka SMS till volontären om att samtalet inte blir av") \
+        .is_checked()
     submit(page, "Ställ in samtalet", within=row)
 
-    assert flash(page) == "Samtalet blir inte av; dess påminnelser skickas inte."
+    assert flash(page) == ("Samtalet blir inte av; dess påminnelser skickas inte, och "
+                           "volontären får ett SMS om det.")
     assert plan_rows(page) == [(call_label(later, "16:00"), "Planerat"),
                                (call_label(week, "14:00"), "Blir inte av")]
     skipped = call_row(page, week, "14:00")
@@ -282,6 +285,8 @@ def test_coordinator_moves_one_call_and_skips_another(page, live_server, app, se
     skipped_call = next(c for c in calls.values() if c.status == "skipped")
     assert {m.status for m in session.exec(select(Message).where(
         Message.call_id == skipped_call.id, Message.kind.like("reminder%")))} == {"cancelled"}
+    (notice,) = session.exec(select(Message).where(Message.kind == "call_skipped_volunteer"))
+    assert notice.status == "pending" and "blir inte av" in notice.body
 
 
 # ---------------------------------------------------------------- the message log
@@ -318,7 +323,8 @@ def test_message_log_filtered_to_failures_shows_only_those(page, live_server, ap
     assert_accessible(page)
 
     filters = page.get_by_role("form", name="Filtrera")
-    filters.get_by_label("Visa").select_option(label="Kom inte fram")
+    filters.get_by_label("Visa").select_option(
+        label="Misslyckade (kom inte fram, avbrutna, spärrade)")
     submit(page, "Visa", within=filters)
 
     assert "visa=misslyckade" in page.url

@@ -262,6 +262,26 @@ def test_moving_one_call_moves_its_reminders_and_replanning_keeps_it(app, sessio
     assert len([c for c in calls_of(session, pair) if c.occurs_on == date(2026, 12, 8)]) == 1
 
 
+def test_a_moved_call_comes_back_when_the_pause_over_it_is_removed(app, session, ctx):
+    pair = paired(session)
+    now = at("2026-12-01 08:00")
+    plan(app, session, pair, now)
+    call = calls_of(session, pair)[1]  # Tuesday 8 December, moved to Wednesday
+    call_plans.move_call(call, at("2026-12-09 16:00"), session=session, now=now, actor=None)
+    pause = call_plans.add_pause(pair, date(2026, 12, 9), date(2026, 12, 10), "",
+                                 session=session, now=now, today=date(2026, 12, 1), actor=None)
+    session.commit()
+    assert session.get(ScheduledCall, call.id).status == "cancelled"
+    call_plans.end_pause(pause, session=session, now=now, today=date(2026, 12, 1), actor=None)
+    session.commit()
+    back = session.get(ScheduledCall, call.id)
+    assert (back.status, local(back.scheduled_at)) == ("planned", "2026-12-09 16:00")
+    pending = {m.kind: local(m.due_at) for m in messages(session, call_id=call.id,
+                                                         status="pending")}
+    assert pending == {"reminder_volunteer": "2026-12-09 15:00",
+                       "reminder_senior_sms": "2026-12-09 09:00"}
+
+
 def test_skipping_one_call_cancels_its_reminders(app, session, ctx):
     pair = paired(session)
     now = at("2026-12-01 08:00")

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import Session, select
 
+from . import messaging
 from .db import get_session, utcnow
 from .models import Message, Pair, PairPause, ScheduledCall, Senior, Volunteer
 from .people import local_today, record_event
@@ -70,7 +71,8 @@ def add_pause(pair: Pair, starts_on: date, resumes_on: date, reason: str, *,
         raise PlanError(_("En paus kan inte börja före i dag."), "starts_on")
     if resumes_on <= starts_on:
         raise PlanError(_("Samtalen ska börja igen efter pausens första dag."), "resumes_on")
-    if resumes_on > starts_on + timedelta(days=MAX_PAUSE_DAYS):
+    # A difference, not starts_on + a year: that overflows for dates late in year 9999.
+    if (resumes_on - starts_on).days > MAX_PAUSE_DAYS:
         raise PlanError(_("En paus kan vara högst ett år. Avsluta telefonvänskapet om det "
                           "behövs en längre paus."), "resumes_on")
     for other in session.exec(select(PairPause).where(PairPause.pair_id == pair.id,
@@ -110,7 +112,9 @@ def end_pause(pause: PairPause, *, session: Session, now: datetime, today: date,
     Planner.from_app(current_app, session=session).replan(pair, now=now, note=detail)
 
 
-def _planned(call: ScheduledCall, now: datetime) -> None:
+def _planned(call: ScheduledCall, now: datetime, *, session: Session) -> None:
+    # First, so a page left open on a pair since ended gives the real reason.
+    _active(session.get(Pair, call.pair_id))
     if call.status != "planned":
         raise PlanError(_("Samtalet är redan inställt eller flyttat bort."))
     if call.scheduled_at <= now:
@@ -119,7 +123,7 @@ def _planned(call: ScheduledCall, now: datetime) -> None:
 
 def move_call(call: ScheduledCall, new_at: datetime, *, session: Session, now: datetime,
               actor: int | None) -> None:
-    _planned(call, now)
+    _planned(call, now, session=session)
     if new_at <= now:
         raise PlanError(_("Välj en tid som inte har passerat."), "new_date")
     planner = Planner.from_app(current_app, session=session)
@@ -141,8 +145,10 @@ def move_call(call: ScheduledCall, new_at: datetime, *, session: Session, now: d
 
 
 def skip_call(call: ScheduledCall, reason: str, *, session: Session, now: datetime,
-              actor: int | None) -> None:
-    _planned(call, now)
+              actor: int | None, tell_volunteer: bool = False) -> Message | None:
+    """The call will not happen; the volunteer is texted at once if asked (they may be
+    the one who told the coordinator)."""
+    _planned(call, now, session=session)
     reason = reason.strip()
     if not reason:
         raise PlanError(_("Skriv varför samtalet inte blir av."), "reason")
@@ -151,6 +157,15 @@ def skip_call(call: ScheduledCall, reason: str, *, session: Session, now: dateti
     pair = session.get(Pair, call.pair_id)
     _events(pair, f"Samtalet {planner.rules.local(call.scheduled_at):%Y-%m-%d %H.%M} "
             f"blir inte av: {reason}", session=session, actor=actor)
+    if not tell_volunteer:
+        return None
+    senior, volunteer = session.get(Senior, pair.senior_id), session.get(Volunteer,
+                                                                         pair.volunteer_id)
+    return messaging.queue("call_skipped_volunteer", volunteer.phone,
+                           {"volontär": volunteer.first_name, "senior": senior.first_name,
+                            "call_at": call.scheduled_at.isoformat()},
+                           session=session, wording=planner.wording, tz=planner.rules.tz,
+                           due_at=now, senior_id=senior.id, volunteer_id=volunteer.id)
 
 
 # ---------------------------------------------------------------- what the pair page shows
@@ -198,11 +213,20 @@ def _date(name: str) -> date:
                           example=local_today().isoformat()), name) from None
 
 
+def _sentence(exc: ValueError) -> str:
+    # schedule's messages also end up inside CSV error lines, hence lower case there.
+    message = str(exc)
+    return f"{message[0].upper()}{message[1:]}."
+
+
 def _time(name: str):
+    text = request.form.get(name, "").strip()
+    if not text:
+        raise PlanError(_("Fyll i klockslag."), name)
     try:
-        return check_call_time(parse_time(request.form.get(name, "")))
+        return check_call_time(parse_time(text))
     except ValueError as exc:
-        raise PlanError(str(exc), name) from None
+        raise PlanError(_sentence(exc), name) from None
 
 
 def _slots_from_form() -> list[Slot]:
@@ -213,10 +237,12 @@ def _slots_from_form() -> list[Slot]:
             continue
         if day not in WEEKDAYS:
             raise PlanError(_("Välj veckodag."), f"slot-{i}")
+        if not clock:
+            raise PlanError(_("Fyll i klockslag."), f"slot-{i}")
         try:
             slots.append(Slot(WEEKDAYS.index(day), check_call_time(parse_time(clock))))
         except ValueError as exc:
-            raise PlanError(str(exc), f"slot-{i}") from None
+            raise PlanError(_sentence(exc), f"slot-{i}") from None
     return slots
 
 
@@ -230,8 +256,10 @@ def _act(pair_id: int, action, done: str):
         action(pair, session)
     except PlanError as exc:
         session.rollback()
+        # The call, so that the page opens that call's row with the error at its field.
         return render_pair(pair_id, plan_error={"field": exc.field, "message": str(exc),
-                                                "form": request.form.get("form", "")},
+                                                "form": request.form.get("form", ""),
+                                                "call_id": request.view_args.get("call_id")},
                            form=request.form, code=422)
     session.commit()
     flash(done, "success")
@@ -279,8 +307,12 @@ def move(pair_id: int, call_id: int):
 def skip(pair_id: int, call_id: int):
     def action(pair, session):
         skip_call(_call(pair, call_id), request.form.get("reason", ""), session=session,
-                  now=utcnow(), actor=current_user.id)
-    return _act(pair_id, action, _("Samtalet blir inte av; dess påminnelser skickas inte."))
+                  now=utcnow(), actor=current_user.id,
+                  tell_volunteer=request.form.get("tell_volunteer") == "y")
+    told = request.form.get("tell_volunteer") == "y"
+    return _act(pair_id, action, _("Samtalet blir inte av; dess påminnelser skickas inte, och "
+                                   "volontären får ett SMS om det.") if told else
+                _("Samtalet blir inte av; dess påminnelser skickas inte."))
 
 
 CALL_STATUSES = {"planned": _l("Planerat"), "skipped": _l("Blir inte av"),

@@ -18,7 +18,7 @@ from .models import Message, ScheduledCall, Senior, SmsOptOut, Volunteer
 from .people import record_event
 from .schedule import ReminderRules
 from .tasks import open_task
-from .texts import Texts
+from .texts import Texts, shipped
 
 
 def undelivered(message: Message, *, session: Session, now, rules: ReminderRules,
@@ -102,9 +102,9 @@ def _copy(message: Message, *, session: Session, due_at) -> Message:
 
 def _task(message: Message, kind: str, what: str, *, session: Session,
           rules: ReminderRules) -> None:
+    for_volunteer = shipped().get(message.kind, {}).get("for") == "volunteer"
     person = (session.get(Senior, message.senior_id) if message.senior_id
-              and message.kind not in ("reminder_volunteer", "pair_volunteer",
-                                       "skip_notice_volunteer") else
+              and not for_volunteer else
               session.get(Volunteer, message.volunteer_id) if message.volunteer_id else None)
     who = person.full_name if person else message.recipient
     role = "seniorn" if isinstance(person, Senior) else "volontären" if person else "numret"

@@ -2,7 +2,10 @@
 `vanringen messages export` for the same rows as CSV."""
 
 import csv
+import os
+import tempfile
 from datetime import date, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
@@ -11,7 +14,7 @@ from flask import Blueprint, Flask, current_app, render_template, request
 from flask.cli import AppGroup
 from sqlmodel import Session, select
 
-from . import messaging
+from . import messaging, texts
 from .db import get_engine, get_session
 from .models import Message, Pair, Senior, Volunteer
 from .people import paginate, phone_digits
@@ -81,12 +84,16 @@ def _names(model, ids, session: Session) -> dict:
 
 def recipient_of(message: Message, seniors: dict, volunteers: dict):
     """The person a message went to (a reminder row names both people of the pair)."""
-    to_volunteer = message.volunteer_id in volunteers and (
-        message.senior_id not in seniors
-        or volunteers[message.volunteer_id].phone == message.recipient)
-    if to_volunteer:
-        return volunteers[message.volunteer_id]
-    return seniors.get(message.senior_id)
+    senior, volunteer = seniors.get(message.senior_id), volunteers.get(message.volunteer_id)
+    # The text says whom it is for: a person's number may have changed since it was sent.
+    meant_for = texts.shipped().get(message.kind, {}).get("for")
+    if meant_for == "volunteer":
+        return volunteer
+    if meant_for == "senior":
+        return senior
+    if volunteer is not None and (senior is None or volunteer.phone == message.recipient):
+        return volunteer
+    return senior
 
 
 # ---------------------------------------------------------------- export
@@ -107,23 +114,45 @@ def export_rows(*, session: Session, since: date | None, tz: ZoneInfo):
 messages_cli = AppGroup("messages", help="Meddelandeloggen.")
 
 
+def _date_option(_ctx, _param, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise click.BadParameter(f"ogiltigt datum '{value}': skriv ÅÅÅÅ-MM-DD, "
+                                 "t.ex. 2026-12-01") from None
+
+
 @messages_cli.command("export")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Bara meddelanden planerade från och med detta datum (ÅÅÅÅ-MM-DD).")
-@click.option("--out", required=True, type=click.File("w", encoding="utf-8", lazy=False),
+@click.option("--since", callback=_date_option, metavar="ÅÅÅÅ-MM-DD",
+              help="Bara meddelanden planerade från och med detta datum.")
+@click.option("--out", required=True,
+              type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="CSV-filen att skriva.")
 def export_command(since, out):
     """Skriv meddelandeloggen till en CSV-fil (tider i ISO 8601 med tidszon)."""
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"mappen '{out.parent}' finns inte", param_hint="'--out'")
     tz = ZoneInfo(current_app.config["TIMEZONE"])
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    # Written beside the target, then moved over it: an export that fails half-way, or is
+    # refused, leaves an earlier file as it was. mkstemp makes it readable by its owner only,
+    # as suits a file of phone numbers and what was said to them.
+    fd, partial = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     count = 0
-    with Session(get_engine()) as session:
-        for row in export_rows(session=session, since=since.date() if since else None, tz=tz):
-            writer.writerow(row)
-            count += 1
-    out.close()
-    click.echo(f"Skrev {count} meddelanden till {out.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(EXPORT_COLUMNS)
+            with Session(get_engine()) as session:
+                for row in export_rows(session=session, since=since, tz=tz):
+                    writer.writerow(row)
+                    count += 1
+        os.replace(partial, out)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    click.echo(f"Skrev {count} meddelanden till {out}.")
 
 
 def init_app(app: Flask) -> None:

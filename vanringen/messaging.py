@@ -51,6 +51,7 @@ KIND_LABELS = {
     "reminder_volunteer": _l("Påminnelse"), "reminder_senior_sms": _l("Påminnelse"),
     "reminder_senior_voice": _l("Påminnelse"),
     "skip_notice_volunteer": _l("Samtalet blir inte av"),
+    "call_skipped_volunteer": _l("Samtalet blir inte av"),
     "opt_out_confirmation": _l("Svar på STOPP"), "opt_in_confirmation": _l("Svar på START"),
 }
 CHANNEL_LABELS = {"sms": _l("SMS"), "voice": _l("Röstsamtal")}

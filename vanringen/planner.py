@@ -61,15 +61,16 @@ class Planner:
         for pair in active:
             start = max(today, pair.started_at.astimezone(tz).date())
             for day, slot in occurrences(parse_slots(pair.call_times), start, end):
-                if paused(pauses[pair.id], day):
-                    continue
-                at = local_instant(day, slot.at, tz)
                 call = known.get((pair.id, slot.code, day))
+                # A moved call keeps its place in the week but happens at its new time.
+                moved = call is not None and call.moved_from is not None
+                at = call.scheduled_at if moved else local_instant(day, slot.at, tz)
+                if paused(pauses[pair.id], self.rules.local(at).date()):
+                    continue
                 if call is None and at > now:
                     call = ScheduledCall(pair_id=pair.id, slot=slot.code, occurs_on=day,
                                          scheduled_at=at)
-                elif call is not None and call.status == "cancelled" and call.moved_from is None \
-                        and at > now:
+                elif call is not None and call.status == "cancelled" and at > now:
                     # Cancelled by a pause or an edit that has since been undone.
                     call.status, call.note, call.scheduled_at, call.updated_at = \
                         "planned", "", at, now

@@ -30,17 +30,23 @@ def open_task(kind: str, title: str, *, session: Session, detail: str = "",
         existing = session.exec(select(Task).where(Task.dedup_key == dedup_key,
                                                    Task.status == "open")).first()
         if existing is not None:
-            if detail and detail not in existing.detail:
-                existing.detail = f"{existing.detail}\n{detail}".strip()
-                session.add(existing)
-            return existing
+            return _add_detail(existing, detail, session=session)
     task = Task(kind=kind, title=title, detail=detail, dedup_key=dedup_key, **refs)
     try:
         with session.begin_nested():  # another process may open the same task right now
             session.add(task)
     except IntegrityError:
-        return session.exec(select(Task).where(Task.dedup_key == dedup_key,
-                                               Task.status == "open")).one()
+        existing = session.exec(select(Task).where(Task.dedup_key == dedup_key,
+                                                   Task.status == "open")).one()
+        return _add_detail(existing, detail, session=session)
+    return task
+
+
+def _add_detail(task: Task, detail: str, *, session: Session) -> Task:
+    # Whole lines: "…: STOP" is a new message even after "…: STOPP".
+    if detail and f"\n{detail}\n" not in f"\n{task.detail}\n":
+        task.detail = f"{task.detail}\n{detail}".strip()
+        session.add(task)
     return task
 
 

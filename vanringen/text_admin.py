@@ -103,9 +103,15 @@ def edit(key: str, language: str):
         body = request.form.get("body", "").replace("\r\n", "\n").strip()
         errors = texts.check(key, body)
         if not errors:
-            row = row or MessageTemplate(key=key, language=language, body=body)
-            row.body, row.updated_at, row.updated_by_id = body, utcnow(), current_user.id
-            session.add(row)
+            if body == shipped:
+                # Vänringen's own words need no copy: a copy would be marked as changed and
+                # would hide a later improvement of the shipped text.
+                if row is not None:
+                    session.delete(row)
+            else:
+                row = row or MessageTemplate(key=key, language=language, body=body)
+                row.body, row.updated_at, row.updated_by_id = body, utcnow(), current_user.id
+                session.add(row)
             session.commit()
             flash(_("Texten är sparad. Den gäller även påminnelser som redan är planerade."),
                   "success")
