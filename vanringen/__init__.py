@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
         cli,
         db,
         demo,
+        errors,
         i18n,
         imports,
         message_log,
@@ -43,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
 
     db.init_app(app)
+    errors.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
     people.init_app(app)
