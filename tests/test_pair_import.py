@@ -206,3 +206,15 @@ def test_upload_page_imports_pairs(logged_in, session, people, coordinator):
     assert "1 nya och 0 uppdaterade par, 0 oförändrade." in page
     (pair,) = pairs_of(session)
     assert pair.approved_by_id == coordinator.id and pair.call_times == "tue 14:00"
+
+
+def test_only_a_waiting_senior_gets_a_friend(runner, session, people, tmp_path):
+    (greta, _ingrid), _volunteers = people
+    greta.status = "paused"
+    session.add(greta)
+    session.commit()
+    path = write(tmp_path, "S-1,V-1,tue 14:00,2024-03-01")
+    result = runner.invoke(args=["import", "pairs", path])
+    assert result.exit_code == 1
+    assert ("rad 2, kolumn senior_external_id: seniorn kan inte få en telefonvän (status "
+            "pausad; bara väntande seniorer kan paras)") in result.stderr

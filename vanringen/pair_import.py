@@ -27,6 +27,8 @@ from .texts import weekly
 from .volunteers import is_matchable
 
 COLUMNS = CSV_COLUMNS["pairs"]
+# Error lines are Swedish whatever the interface language (as in the other imports).
+SENIOR_STATUS_WORDS = {"matched": "matchad", "paused": "pausad", "ended": "avslutad"}
 
 
 @dataclass
@@ -161,8 +163,9 @@ def read_pairs(text: str, result: ImportResult, *, session: Session, today: date
         if current is None:
             if senior.status != "waiting":
                 errors.append(RowError(row, "senior_external_id",
-                                       f"seniorn kan inte få en telefonvän (status "
-                                       f"{senior.status}; bara väntande seniorer kan paras)"))
+                                       "seniorn kan inte få en telefonvän (status "
+                                       f"{SENIOR_STATUS_WORDS.get(senior.status, senior.status)}"
+                                       "; bara väntande seniorer kan paras)"))
                 continue
             if not is_matchable(volunteer, today, valid_days):
                 errors.append(RowError(row, "volunteer_external_id", "volontären är inte "
