@@ -13,7 +13,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlmodel import Session, select
 
-from . import messaging
 from .db import get_session, utcnow
 from .models import Message, Pair, PairPause, ScheduledCall, Senior, Volunteer
 from .people import local_today, record_event
@@ -157,15 +156,8 @@ def skip_call(call: ScheduledCall, reason: str, *, session: Session, now: dateti
     pair = session.get(Pair, call.pair_id)
     _events(pair, f"Samtalet {planner.rules.local(call.scheduled_at):%Y-%m-%d %H.%M} "
             f"blir inte av: {reason}", session=session, actor=actor)
-    if not tell_volunteer:
-        return None
-    senior, volunteer = session.get(Senior, pair.senior_id), session.get(Volunteer,
-                                                                         pair.volunteer_id)
-    return messaging.queue("call_skipped_volunteer", volunteer.phone,
-                           {"volontär": volunteer.first_name, "senior": senior.first_name,
-                            "call_at": call.scheduled_at.isoformat()},
-                           session=session, wording=planner.wording, tz=planner.rules.tz,
-                           due_at=now, senior_id=senior.id, volunteer_id=volunteer.id)
+    return planner.tell_volunteer(call, "call_skipped_volunteer", now=now) \
+        if tell_volunteer else None
 
 
 # ---------------------------------------------------------------- what the pair page shows
@@ -305,11 +297,11 @@ def move(pair_id: int, call_id: int):
 
 @bp.post("/<int:pair_id>/samtal/<int:call_id>/hoppa-over")
 def skip(pair_id: int, call_id: int):
+    told = request.form.get("tell_volunteer") == "y"
+
     def action(pair, session):
         skip_call(_call(pair, call_id), request.form.get("reason", ""), session=session,
-                  now=utcnow(), actor=current_user.id,
-                  tell_volunteer=request.form.get("tell_volunteer") == "y")
-    told = request.form.get("tell_volunteer") == "y"
+                  now=utcnow(), actor=current_user.id, tell_volunteer=told)
     return _act(pair_id, action, _("Samtalet blir inte av; dess påminnelser skickas inte, och "
                                    "volontären får ett SMS om det.") if told else
                 _("Samtalet blir inte av; dess påminnelser skickas inte."))

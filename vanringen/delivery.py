@@ -18,7 +18,7 @@ from .models import Message, ScheduledCall, Senior, SmsOptOut, Volunteer
 from .people import record_event
 from .schedule import ReminderRules
 from .tasks import open_task
-from .texts import Texts, shipped
+from .texts import Texts, audience
 
 
 def undelivered(message: Message, *, session: Session, now, rules: ReminderRules,
@@ -102,7 +102,7 @@ def _copy(message: Message, *, session: Session, due_at) -> Message:
 
 def _task(message: Message, kind: str, what: str, *, session: Session,
           rules: ReminderRules) -> None:
-    for_volunteer = shipped().get(message.kind, {}).get("for") == "volunteer"
+    for_volunteer = audience(message.kind) == "volunteer"
     person = (session.get(Senior, message.senior_id) if message.senior_id
               and not for_volunteer else
               session.get(Volunteer, message.volunteer_id) if message.volunteer_id else None)

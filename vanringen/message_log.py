@@ -86,7 +86,7 @@ def recipient_of(message: Message, seniors: dict, volunteers: dict):
     """The person a message went to (a reminder row names both people of the pair)."""
     senior, volunteer = seniors.get(message.senior_id), volunteers.get(message.volunteer_id)
     # The text says whom it is for: a person's number may have changed since it was sent.
-    meant_for = texts.shipped().get(message.kind, {}).get("for")
+    meant_for = texts.audience(message.kind)
     if meant_for == "volunteer":
         return volunteer
     if meant_for == "senior":

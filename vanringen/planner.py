@@ -105,6 +105,17 @@ class Planner:
                 due_at=rules.senior_reminder(call_at), **refs))
         return queued
 
+    def tell_volunteer(self, call: ScheduledCall, key: str, *, now: datetime) -> Message:
+        """An SMS to the pair's volunteer about `call` (text `key`), due now."""
+        pair = self.session.get(Pair, call.pair_id)
+        senior = self.session.get(Senior, pair.senior_id)
+        volunteer = self.session.get(Volunteer, pair.volunteer_id)
+        return messaging.queue(
+            key, volunteer.phone, {"volontär": volunteer.first_name, "senior": senior.first_name,
+                                   "call_at": call.scheduled_at.isoformat()},
+            session=self.session, wording=self.wording, tz=self.rules.tz, due_at=now,
+            senior_id=senior.id, volunteer_id=volunteer.id)
+
     # ------------------------------------------------------------ changing plans
 
     def replan(self, pair: Pair, *, now: datetime, note: str) -> None:

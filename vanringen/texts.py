@@ -46,6 +46,11 @@ def shipped() -> dict[str, dict]:
         return tomllib.load(fh)
 
 
+def audience(key: str) -> str | None:
+    """Whom text `key` is written for: 'senior', 'volunteer', 'anyone' (None if unknown)."""
+    return shipped().get(key, {}).get("for")
+
+
 def languages_of(key: str) -> list[str]:
     return [code for code in _SHIPPED_LANGUAGES if code in shipped()[key]]
 

@@ -241,13 +241,7 @@ def skip_after_key(message: Message, *, session) -> None:
     planner = Planner.from_app(current_app, session=session)
     planner.cancel(call, status="skipped", note="Seniorn tryckte 2 i påminnelsesamtalet: "
                    "kan inte ta samtalet.", now=now)
-    volunteer = session.get(Volunteer, message.volunteer_id)
-    senior = session.get(Senior, message.senior_id)
-    messaging.queue("skip_notice_volunteer", volunteer.phone,
-                    {"volontär": volunteer.first_name, "senior": senior.first_name,
-                     "call_at": call.scheduled_at.isoformat()},
-                    session=session, wording=planner.wording, tz=planner.rules.tz,
-                    call_id=None, senior_id=senior.id, volunteer_id=volunteer.id)
+    planner.tell_volunteer(call, "skip_notice_volunteer", now=now)
 
 
 def init_app(app: Flask) -> None:
