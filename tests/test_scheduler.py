@@ -118,16 +118,25 @@ def test_a_process_killed_mid_run_loses_nothing(database_url, session):
     due_reminders(session, count)
     victim = tick_process(database_url, NOW)
     seen = []
-    while len(seen) < 200:  # let it send some, with more claimed and not yet sent
-        line = victim.stdout.readline()
-        assert line, victim.stderr.read()
-        seen.append(line)
+    # Let it send some, then freeze it where it holds claims it has not sent yet: between
+    # two batches it holds none, so a frozen moment without claims lets it run on a little.
+    while True:
+        for _ in range(30):
+            line = victim.stdout.readline()
+            assert line, victim.stderr.read()
+            seen.append(line)
+        victim.send_signal(signal.SIGSTOP)
+        if statuses(session)["claimed"] > 0:
+            break
+        victim.send_signal(signal.SIGCONT)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
+    seen.append(victim.stdout.read())  # what it printed before the kill but was not read yet
     victim.stdout.close()
     victim.stderr.close()
     left = statuses(session)
-    assert left["recorded"] >= 199 and left["claimed"] > 0  # its claims outlive it
+    assert left["claimed"] > 0 and left["recorded"] + left["claimed"] + left["pending"] == count
+    assert left["recorded"] >= len(sent_lines("".join(seen))) - 1  # its claims outlive it
 
     # Within the lease nobody takes them; after it, the next tick does.
     early, _err = tick_process(database_url, NOW + timedelta(seconds=30)).communicate(timeout=600)
