@@ -11,10 +11,11 @@ from .errors import PermanentError, SendError, TemporaryError
 from .gsm import is_gsm7, segments, to_gsm7
 from .result import SendResult
 from .twilio_backend import INVALID_NUMBER, NOT_MOBILE, UNSUBSCRIBED, TwilioBackend
-from .voice import VOICES, gather_twiml, say_twiml, voice_for
+from .voice import VOICES, dial_twiml, gather_twiml, menu_twiml, record_twiml, say_twiml, voice_for
 
 __all__ = [
     "INVALID_NUMBER", "NOT_MOBILE", "UNSUBSCRIBED", "VOICES", "ConsoleBackend", "OutboxBackend",
     "PermanentError", "SendError", "SendResult", "TemporaryError", "TwilioBackend",
-    "gather_twiml", "get_backend", "is_gsm7", "say_twiml", "segments", "to_gsm7", "voice_for",
+    "dial_twiml", "gather_twiml", "get_backend", "is_gsm7", "menu_twiml", "record_twiml",
+    "say_twiml", "segments", "to_gsm7", "voice_for",
 ]

@@ -74,3 +74,51 @@ def gather_twiml(text: str, prompt: str, *, action_url: str,
 def _say(verb, text: str, language_code: str) -> None:
     language, voice = voice_for(language_code)
     verb.say(text, language=language, voice=voice)
+
+
+def menu_twiml(lines: list[str], *, action_url: str, language_code: str = DEFAULT_LANGUAGE,
+               timeout: int = 6, no_input_text: str | None = None) -> str:
+    """Read `lines` inside a one-key <Gather> posting to `action_url`; hang up without a key."""
+    response = VoiceResponse()
+    gather = response.gather(input="dtmf", num_digits=1, action=action_url, method="POST",
+                             timeout=timeout)
+    for line in lines:
+        _say(gather, line, language_code)
+    if no_input_text:
+        _say(response, no_input_text, language_code)
+    response.hangup()
+    return str(response)
+
+
+def dial_twiml(text: str, number: str, *, caller_id: str, action_url: str, timeout: int,
+               language_code: str = DEFAULT_LANGUAGE) -> str:
+    """Say `text`, then put the caller through to `number` showing `caller_id` (the
+    programme's number, so neither side sees the other's). Twilio posts the outcome
+    (DialCallStatus, DialCallDuration) to `action_url`, whose TwiML ends the call."""
+    response = VoiceResponse()
+    _say(response, text, language_code)
+    dial = response.dial(caller_id=caller_id, action=action_url, method="POST",
+                         timeout=timeout)
+    dial.number(number)
+    return str(response)
+
+
+def record_twiml(prompt: str, *, action_url: str, max_length: int, status_callback: str,
+                 transcribe_callback: str | None = None, after_text: str | None = None,
+                 language_code: str = DEFAULT_LANGUAGE) -> str:
+    """Ask for a message and record it; Twilio posts the recording to `action_url` (whose
+    TwiML ends the call) and later to `status_callback`. With `transcribe_callback` Twilio
+    also transcribes it. Without any sound Twilio skips `action_url` and goes on to
+    `after_text`."""
+    response = VoiceResponse()
+    _say(response, prompt, language_code)
+    extra = {"transcribe": True, "transcribe_callback": transcribe_callback} \
+        if transcribe_callback else {}
+    response.record(action=action_url, method="POST", max_length=max_length,
+                    finish_on_key="#", play_beep=True, timeout=5,
+                    recording_status_callback=status_callback,
+                    recording_status_callback_method="POST", **extra)
+    if after_text:
+        _say(response, after_text, language_code)
+    response.hangup()
+    return str(response)

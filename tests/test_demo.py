@@ -10,7 +10,9 @@ from sqlmodel import select
 
 from vanringen import create_app, demo, vocab
 from vanringen.models import (
+    CallLog,
     Consent,
+    IntakeRequest,
     MatchProposal,
     MatchRun,
     Message,
@@ -19,6 +21,7 @@ from vanringen.models import (
     ScheduledCall,
     Senior,
     StaffUser,
+    Task,
     Volunteer,
 )
 from vanringen.phones import is_mobile, parse_phone
@@ -320,3 +323,28 @@ def test_demo_has_active_pairs_made_by_the_matcher(runner, session):
     recorded = session.exec(select(Message).where(Message.status == "recorded",
                                                   Message.call_id.is_not(None))).all()
     assert recorded and min(m.due_at for m in recorded) < now - timedelta(days=5)
+
+
+def test_demo_calls_have_outcomes_a_concern_and_intake_calls(runner, session):
+    run(runner, "--seniors", "40", "--volunteers", "30", "--pairs", "8")
+    now = datetime.now(UTC)
+    pairs = {p.id: p for p in session.exec(select(Pair))}
+    logs = session.exec(select(CallLog)).all()
+    assert logs and all(log.pair_id in pairs and log.occurred_at < now for log in logs)
+    assert {log.outcome for log in logs} <= {"held", "no_answer", "cancelled_senior"}
+    assert all((log.minutes is not None) == (log.outcome == "held") for log in logs)
+    for log in logs:  # each log is of a call that pair really had planned, no gap in weeks
+        call = session.get(ScheduledCall, log.call_id)
+        assert call.pair_id == log.pair_id and call.scheduled_at == log.occurred_at
+    weeks = {log.occurred_at.isocalendar()[:2] for log in logs}
+    assert len(weeks) >= 3
+    concern, = session.exec(select(Task).where(Task.kind == "concern")).all()
+    assert concern.urgent and concern.status == "open" and concern.pair_id in pairs
+    assert session.get(CallLog, concern.call_log_id).concern
+    intake = session.exec(select(IntakeRequest).order_by(IntakeRequest.created_at)).all()
+    assert [i.choice for i in intake] == ["message", "friend"]
+    people = set(session.exec(select(Senior.phone))) | set(session.exec(select(Volunteer.phone)))
+    assert all(i.status == "open" and i.from_number in FICTION_LANDLINE
+               and i.from_number not in people for i in intake)
+    run(runner, "--seniors", "5", "--volunteers", "5", "--pairs", "0")  # no second set
+    assert len(session.exec(select(IntakeRequest)).all()) == 2

@@ -21,10 +21,10 @@ from vanringen.volunteer_forms import VOLUNTEER_CONSENT_TEXT
 CATALOGUE = ROOT / "vanringen" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 COMPILED = CATALOGUE.with_suffix(".mo")
 
-SV_NAV = ["Översikt", "Att göra", "Seniorer", "Ny senior", "Volontärer", "Matchning",
+SV_NAV = ["Översikt", "Att göra", "Inkorg", "Seniorer", "Ny senior", "Volontärer", "Matchning",
           "Meddelanden", "Importera"]
-EN_NAV = ["Overview", "To do", "Seniors", "New senior", "Volunteers", "Matching", "Messages",
-          "Import"]
+EN_NAV = ["Overview", "To do", "Inbox", "Seniors", "New senior", "Volunteers", "Matching",
+          "Messages", "Import"]
 
 
 def page(response) -> str:

@@ -1,6 +1,7 @@
 """Planning calls and reminders (vanringen.planner and the call-plan changes in
 vanringen.call_plans) on the test database, with the clock set by time-machine."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -44,7 +45,9 @@ def test_a_pair_gets_calls_and_reminders_for_two_weeks(app, session, ctx):
         "2026-12-01 09:00", "2026-12-04 09:00", "2026-12-08 09:00", "2026-12-11 09:00"]
     first = messages(session, kind="reminder_volunteer")[0]
     assert first.expires_at == calls[0].scheduled_at
-    assert first.body.startswith("Hej Jonas! Påminnelse: i dag kl. 14.00 ringer du Greta")
+    assert first.body.startswith("Hej Jonas! I dag kl. 14.00 ringer du Greta, tel 070-111 00 00. ")
+    # The log shows the body as it will be sent: with the volunteer's own link.
+    assert re.search(r"Din sida: http://127\.0\.0\.1:5000/v/[\w.-]{30,}$", first.body)
     assert session.get(type(pair), pair.id).planned_until == date(2026, 12, 15)
 
 

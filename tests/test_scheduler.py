@@ -26,14 +26,16 @@ def test_one_tick_plans_and_sends_as_of_a_given_moment(runner, session):
     paired(session, call_times="tue 14:00")
     result = runner.invoke(args=["scheduler", "tick", "--now", "2026-12-01T13:00+01:00"])
     assert result.exit_code == 0, result.output
+    # The pair began in January and has logged no call: follow-up opens a task.
     assert result.output.strip() == ("Planerade 2 samtal för 1 par; meddelanden: "
-                                     "2 recorded.")
+                                     "2 recorded; uppföljning: 1 ny, 0 stängda.")
     # Both of today's reminders were due (09:00 and 13:00); next week's wait.
     sent = {m.kind: m.status for m in messages(session) if m.sent_at}
     assert sent == {"reminder_senior_sms": "recorded", "reminder_volunteer": "recorded"}
     assert len(messages(session, status="pending")) == 2
     again = runner.invoke(args=["scheduler", "tick", "--now", "2026-12-01T13:05+01:00"])
-    assert again.output.strip() == "Planerade 0 samtal för 0 par; meddelanden: inga att skicka."
+    assert again.output.strip() == ("Planerade 0 samtal för 0 par; meddelanden: inga att "
+                                    "skicka; uppföljning: inget nytt.")
 
 
 def test_a_moment_without_an_offset_is_local_time(runner, session):
@@ -48,12 +50,15 @@ def test_a_bad_moment_is_refused(runner):
     assert result.exit_code == 2 and "ISO 8601" in result.output
 
 
-def test_the_scheduler_runs_one_tick_at_a_time_every_interval(app):
+def test_the_scheduler_runs_one_pass_at_a_time_every_interval(app):
     app.config["DISPATCH_INTERVAL_SECONDS"] = 10
+    app.config["FOLLOWUP_INTERVAL_MINUTES"] = 15
     scheduler = build_scheduler(app)
-    job, = scheduler.get_jobs()
-    assert job.id == "tick" and job.trigger.interval == timedelta(seconds=10)
-    assert job.max_instances == 1 and job.coalesce is True
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"tick", "followup"}
+    assert jobs["tick"].trigger.interval == timedelta(seconds=10)
+    assert jobs["followup"].trigger.interval == timedelta(minutes=15)
+    assert all(job.max_instances == 1 and job.coalesce is True for job in jobs.values())
     assert str(scheduler.timezone) == "Europe/Stockholm"
 
 

@@ -69,7 +69,7 @@ def three(app, session, clock):
 
 def sections(text: str) -> list[str]:
     """The tasks' titles, in the order the page lists them."""
-    return re.findall(r'<section class="task"[^>]*>\s*<h2 id="task-\d+">(.*?)</h2>', text)
+    return re.findall(r'<section class="task[^"]*"[^>]*>\s*<h2 id="task-\d+">(.*?)</h2>', text)
 
 
 def close(client, task, note=""):
@@ -247,3 +247,107 @@ def test_two_processes_opening_one_task_at_once_make_one(app, session):
     assert raced
     found, = tasks(session)
     assert task.id == found.id and found.detail == "09:59 UTC: Hej\n10:00 UTC: Tack"
+
+
+# ---------------------------------------------------------------- urgent first, kinds, history
+
+def test_an_urgent_concern_comes_first_and_looks_it(app, logged_in, session, three):
+    pair, (failed, reply, stop) = three
+    worry = opened(app, session, "concern", "Oro för Greta Lind", urgent=True,
+                   detail="Jonas Berg: Greta lät förvirrad", pair_id=pair.id,
+                   senior_id=pair.senior_id, volunteer_id=pair.volunteer_id,
+                   created_at=NOW - timedelta(hours=5))  # older than all the others
+    text = page(logged_in.get("/att-gora/"))
+    assert sections(text) == [worry.title, stop.title, reply.title, failed.title]
+    assert f'<section class="task urgent" aria-labelledby="task-{worry.id}">' in text
+    assert text.count('class="task urgent"') == 1
+    assert ('<p class="hint"><strong class="badge badge-urgent">Brådskande</strong> '
+            'Oro för en senior · ') in text
+    # One click to the pair as well as to each person.
+    block = text[text.index(f'<h2 id="task-{worry.id}">'):]
+    block = block[:block.index("</section>")]
+    assert f'<a href="/par/{pair.id}">Paret</a>' in block
+    assert f'<a href="/seniorer/{pair.senior_id}">Greta Lind</a>' in block
+
+
+def test_filtering_by_kind(app, logged_in, session, three):
+    _pair, (failed, reply, stop) = three
+    text = page(logged_in.get("/att-gora/?typ=inbound_sms"))
+    assert sections(text) == [reply.title]
+    assert '<option value="inbound_sms" selected>SMS till Vänringen</option>' in text
+    assert sections(page(logged_in.get("/att-gora/?typ=no_call"))) == []
+    # An unknown kind shows everything rather than nothing.
+    assert len(sections(page(logged_in.get("/att-gora/?typ=x")))) == 3
+    close(logged_in, reply)
+    text = page(logged_in.get("/att-gora/?visa=klara&typ=inbound_sms"))
+    assert sections(text) == [reply.title]
+
+
+def test_a_task_about_a_pair_shows_its_last_calls_and_pauses(app, logged_in, session):
+    from datetime import date
+
+    from call_support import calls_of, planner
+
+    from vanringen.call_log import record_outcome
+    from vanringen.models import PairPause
+
+    pair = paired(session, call_times="tue 14:00", started=at("2026-11-01 10:00"))
+    with app.app_context():
+        for day in ("2026-11-01", "2026-11-15"):
+            planner(app, session).plan([pair], now=at(f"{day} 10:00"))
+            session.commit()
+    calls = calls_of(session, pair)  # Tuesdays 3, 10, 17, 24 November (it is 1 December)
+    with app.app_context():
+        for call, outcome in zip(calls[:3], ("held", "no_answer", "no_answer"), strict=True):
+            record_outcome(pair, call, outcome, session=session, now=call.scheduled_at,
+                           source="coordinator", minutes=25 if outcome == "held" else None)
+        record_outcome(pair, None, "held", session=session, now=at("2026-11-30 11:00"),
+                       occurred_at=at("2026-11-30 11:00"), source="bridge", minutes=40)
+        session.add(PairPause(pair_id=pair.id, starts_on=date(2026, 12, 2),
+                              resumes_on=date(2026, 12, 16), reason="Resa"))
+        session.commit()
+    task = opened(app, session, "no_answer", "Greta Lind har inte svarat", pair_id=pair.id,
+                  senior_id=pair.senior_id, volunteer_id=pair.volunteer_id)
+    text = page(logged_in.get("/att-gora/"))
+    block = text[text.index(f'<h2 id="task-{task.id}">'):]
+    rows = [re.sub(r"<[^>]+>", " ", row).split() for row in
+            re.findall(r"<tr><td>(.*?)</tr>", block, re.S)]
+    assert [" ".join(r) for r in rows] == [
+        "2026-11-30 11:00 Utanför planen Samtalet blev av, 40 min",
+        "2026-11-24 14:00 Planerat Inte loggat",
+        "2026-11-17 14:00 Planerat Inget svar",
+        "2026-11-10 14:00 Planerat Inget svar",
+        "2026-11-03 14:00 Planerat Samtalet blev av, 25 min"]
+    assert "Paus 2 dec. 2026 – samtalen börjar igen 16 dec. 2026: Resa" in block
+
+
+def test_the_history_takes_the_same_queries_for_one_task_or_many(app, logged_in, session):
+    from vanringen.call_log import record_outcome
+
+    def statements() -> int:
+        engine, seen = app.extensions["vanringen.engine"], []
+
+        def count(*_args):
+            seen.append(1)
+
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            page(logged_in.get("/att-gora/"))
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    def add(n):
+        pair = paired(session, senior=f"Greta{n}", volunteer=f"Jonas{n}", n=n)
+        with app.app_context():
+            record_outcome(pair, None, "no_answer", session=session, now=NOW,
+                           occurred_at=NOW - timedelta(days=1), source="coordinator")
+            session.commit()
+        opened(app, session, "no_call", f"Par {n}", pair_id=pair.id, senior_id=pair.senior_id,
+               volunteer_id=pair.volunteer_id)
+
+    add(0)
+    one = statements()
+    for n in range(1, 6):
+        add(n)
+    assert statements() == one

@@ -12,6 +12,7 @@ from sqlmodel import select
 from vanringen import texts
 from vanringen.dispatch import dispatch_due
 from vanringen.models import MessageTemplate
+from vanringen.text_admin import example_link
 
 NOW = at("2026-12-01 08:00")  # the preview's call is "i morgon" at this time
 INDEX = "/meddelanden/texter/"
@@ -145,7 +146,7 @@ def test_a_change_reaches_the_reminders_already_planned(app, as_admin, session):
         "Jonas: ring Greta i dag kl. 14.00."
 
 
-KNOWN = "{volontär}, {senior}, {telefon}, {när}, {dag}, {datum}, {tid}"
+KNOWN = "{volontär}, {senior}, {telefon}, {när}, {dag}, {datum}, {tid}, {länk}"
 
 
 @pytest.mark.parametrize(("path", "body", "error"), [
@@ -176,26 +177,47 @@ def test_a_text_that_cannot_be_filled_in_is_refused(as_admin, session, path, bod
 
 # ---------------------------------------------------------------- preview and length
 
-@pytest.mark.parametrize(("path", "shown"), [
-    (VOLUNTEER, "Hej Jonas! Påminnelse: i morgon kl. 08.00 ringer du Greta, tel 08-123 456 78. "
-                "Trevligt samtal! /Vänringen"),
+@pytest.mark.parametrize(("path", "shown", "parts"), [
+    # The volunteer's personal link makes the reminder two SMS parts.
+    (VOLUNTEER, "Hej Jonas! I morgon kl. 08.00 ringer du Greta, tel 08-123 456 78. Svara sedan "
+                "JA och minuter (JA 25) eller NEJ. Din sida: {länk}", 2),
     (f"{INDEX}reminder_senior_sms/fi", "Hei Greta! Huomenna klo 08.00 sinulle soittaa Jonas "
-                                       "Vänringenistä. Terveisin Vänringen"),
+                                       "Vänringenistä. Terveisin Vänringen", 1),
     (f"{INDEX}reminder_senior_voice/sv", "Hej Greta! Det här är Vänringen. I morgon klockan 8 "
-                                         "ringer din telefonvän Jonas."),
+                                         "ringer din telefonvän Jonas.", 0),
     (f"{INDEX}pair_volunteer/sv", "Hej Jonas! Din telefonvän i Vänringen: Greta, tel 08-123 456 "
                                   "78. Du ringer tisdagar kl. 14.00 och fredagar kl. 10.30. "
-                                  "Tack för att du är med! /Vänringen"),
+                                  "Tack för att du är med! /Vänringen", 1),
 ])
-def test_the_preview_fills_in_example_names_and_a_call_tomorrow(as_admin, path, shown):
+def test_the_preview_fills_in_example_names_and_a_call_tomorrow(app, as_admin, path, shown,
+                                                                parts):
+    with app.test_request_context():
+        link = example_link()
+    shown = shown.replace("{länk}", link)
     text = page(as_admin.get(path))
     assert preview(text) == shown
     assert "Med exempelnamn och ett samtal i morgon." in text
     if "voice" in path:
         assert "SMS-del" not in text  # a call has no SMS parts
     else:
-        assert f"<p>{len(shown)} tecken, 1 SMS-del (GSM-7).</p>" in text
-        assert "flash-warning" not in text
+        count = "1 SMS-del" if parts == 1 else f"{parts} SMS-delar"
+        assert f"<p>{len(shown)} tecken, {count} (GSM-7).</p>" in text
+        assert ("Texten blir mer än ett SMS" in text) == (parts > 1)
+        assert "utanför SMS-alfabetet" not in text
+
+
+def test_the_example_link_is_as_long_as_a_real_one_and_opens_nothing(app, client, session):
+    from test_matches import make_volunteer
+
+    from vanringen.volunteer_links import link_for
+
+    app.config["PUBLIC_BASE_URL"] = "https://vanringen.example.se"
+    volunteer = make_volunteer(session, "Jonas")
+    with app.test_request_context():
+        example, real = example_link(), link_for(volunteer, config=app.config)
+    assert example.startswith("https://vanringen.example.se/v/")
+    assert abs(len(example) - len(real)) <= 6  # the id's digits
+    assert client.get(example.removeprefix("https://vanringen.example.se")).status_code == 403
 
 
 def test_a_text_longer_than_one_sms_is_counted_and_warned_about(as_admin):

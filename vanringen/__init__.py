@@ -23,12 +23,14 @@ def create_app(config: dict | None = None) -> Flask:
     from . import (
         auth,
         call_plans,
+        call_reports,
         cli,
         db,
         demo,
         errors,
         i18n,
         imports,
+        intake,
         message_log,
         pairs,
         people,
@@ -40,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
         text_admin,
         twilio_hooks,
         views,
+        volunteer_page,
         volunteers,
     )
 
@@ -51,11 +54,14 @@ def create_app(config: dict | None = None) -> Flask:
     seniors.init_app(app)
     volunteers.init_app(app)
     imports.init_app(app)
+    intake.init_app(app)
     proposals.init_app(app)
     pairs.init_app(app)
     taxonomy_admin.init_app(app)
     tasks.init_app(app)
     call_plans.init_app(app)
+    call_reports.init_app(app)
+    volunteer_page.init_app(app)
     message_log.init_app(app)
     text_admin.init_app(app)
     twilio_hooks.init_app(app)

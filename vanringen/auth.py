@@ -25,8 +25,9 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Logga in för att se sidan.")
 
 PUBLIC_ENDPOINTS = {"auth.login", "static", "i18n.set_locale", "health"}
-# Twilio's webhooks prove who calls with a signature instead (twilio_hooks).
-PUBLIC_PREFIXES = ("public.", "twilio.")
+# Twilio's webhooks prove who calls with a signature instead (twilio_hooks); a volunteer's
+# page with the signed link in its address (volunteer_page).
+PUBLIC_PREFIXES = ("public.", "twilio.", "volunteer_page.")
 
 
 # werkzeug's scrypt defaults (n=2**15); the test suite lowers the cost for speed.

@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlmodel import Session, select
 
 from .db import get_session, utcnow
+from .followup import resolve_for_pair
 from .models import Message, Pair, PairPause, ScheduledCall, Senior, Volunteer
 from .people import local_today, record_event
 from .planner import Planner, active_pause
@@ -89,6 +90,7 @@ def add_pause(pair: Pair, starts_on: date, resumes_on: date, reason: str, *,
     what += f": {reason}" if reason else ""
     _events(pair, what, session=session, actor=actor)
     Planner.from_app(current_app, session=session).replan(pair, now=now, note=what)
+    resolve_for_pair(pair, session=session, now=now)  # a pause from today ends follow-up
     return pause
 
 

@@ -46,6 +46,20 @@ class Settings(BaseSettings):
     # Temporary send errors (timeouts, 5xx, 429): retried after 1, 2, 4 … minutes.
     SEND_MAX_ATTEMPTS: int = 5
     SEND_BACKOFF_SECONDS: int = 60
+    # Calls through the programme's number: volunteers never see a senior's number.
+    MASKED_CALLS: bool = False
+    # How long a senior's phone rings when a call is put through.
+    DIAL_TIMEOUT_SECONDS: int = 30
+    # A volunteer's personal link (in reminder SMS) works this long.
+    VOLUNTEER_LINK_DAYS: int = 30
+    # Follow-up: each rule opens one task for a coordinator.
+    FOLLOWUP_NO_CALL_DAYS: int = 14
+    FOLLOWUP_NO_ANSWER_COUNT: int = 3
+    FOLLOWUP_NO_REPORT_DAYS: int = 21
+    FOLLOWUP_INTERVAL_MINUTES: int = 15
+    # The intake line: how long a caller may speak, and whether Twilio transcribes it.
+    INTAKE_RECORDING_SECONDS: int = 120
+    INTAKE_TRANSCRIBE: bool = False
 
 
 def load_config(config: dict | None = None) -> dict:
@@ -72,6 +86,9 @@ def load_config(config: dict | None = None) -> dict:
                 f"(NOTIFY_BACKEND=twilio needs {', '.join(missing)}).")
         if not re.fullmatch(r"\+[1-9]\d{6,14}", values["TWILIO_PHONE_NUMBER"]):
             raise RuntimeError("TWILIO_PHONE_NUMBER ska skrivas i E.164, t.ex. +46766861004.")
+    if values["MASKED_CALLS"] and not values["TWILIO_PHONE_NUMBER"]:
+        raise RuntimeError("MASKED_CALLS kräver TWILIO_PHONE_NUMBER: volontärerna ringer "
+                           "programmets nummer (MASKED_CALLS needs TWILIO_PHONE_NUMBER).")
     values["PUBLIC_BASE_URL"] = values["PUBLIC_BASE_URL"].rstrip("/")
     rules_from_config(values)  # a bad reminder time stops start-up, not the first tick
     values["MAX_CONTENT_LENGTH"] = values["MAX_UPLOAD_MB"] * 1024 * 1024

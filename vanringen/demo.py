@@ -22,8 +22,8 @@ from sqlmodel import Session, select
 
 from . import vocab
 from .auth import create_user
-from .db import get_session
-from .demo_pairs import pair_demo_seniors
+from .db import get_session, utcnow
+from .demo_pairs import demo_intake, pair_demo_seniors
 from .models import Consent, PersonEvent, Senior, StaffUser, Volunteer
 from .phones import parse_phone
 
@@ -392,6 +392,7 @@ def demo_data_command(if_empty, seniors, volunteers, pairs, seed):
     paired = pair_demo_seniors(session=session, count=pairs, today=datetime.now(tz).date(),
                                valid_days=current_app.config["POLICE_RECORD_VALID_DAYS"],
                                actor=coordinator.id, rng=random.Random(seed))
+    demo_intake(session=session, now=utcnow())
     session.commit()
     click.echo(f"Skapade {summary['seniors']} seniorer och {summary['volunteers']} "
                f"volontärer (seed {seed}), varav {paired} par.")

@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -21,12 +21,14 @@ from sqlmodel import Session, select
 
 from notifications import SendError
 
-from . import delivery, texts
+from . import delivery, texts, volunteer_links
 from .messaging import backend
-from .models import Message, ScheduledCall, SmsOptOut
+from .models import Message, ScheduledCall, Senior, SmsOptOut, Volunteer
 from .schedule import ReminderRules, rules_from_config
 
 log = logging.getLogger(__name__)
+LINK_SETTINGS = ("SECRET_KEY", "PUBLIC_BASE_URL", "VOLUNTEER_LINK_DAYS", "MASKED_CALLS",
+                 "TWILIO_PHONE_NUMBER")
 MAX_BACKOFF = timedelta(hours=1)
 # Every column send_one may change. One fixed statement for all of them: SQLAlchemy
 # compiles it once, where a statement per set of changed columns was the dispatcher's
@@ -55,6 +57,9 @@ class Dispatcher:
     batch: int = 100
     max_attempts: int = 5
     backoff: timedelta = timedelta(seconds=60)
+    # What volunteer texts need at send time: their personal link, and in masked mode the
+    # programme's number in place of the senior's.
+    config: dict = field(default_factory=dict)
 
     @classmethod
     def from_app(cls, app: Flask, *, session: Session, worker: str = "clock",
@@ -65,7 +70,8 @@ class Dispatcher:
                    base_url=config["PUBLIC_BASE_URL"], worker=worker_name(worker),
                    lease=timedelta(seconds=config["DISPATCH_LEASE_SECONDS"]),
                    batch=config["DISPATCH_BATCH"], max_attempts=config["SEND_MAX_ATTEMPTS"],
-                   backoff=timedelta(seconds=config["SEND_BACKOFF_SECONDS"]))
+                   backoff=timedelta(seconds=config["SEND_BACKOFF_SECONDS"]),
+                   config={name: config[name] for name in LINK_SETTINGS})
 
     # ------------------------------------------------------------ claiming
 
@@ -108,6 +114,7 @@ class Dispatcher:
             ScheduledCall.id.in_({m.call_id for m in messages if m.call_id})))}
         opted_out = set(session.exec(select(SmsOptOut.phone).where(
             SmsOptOut.phone.in_({m.recipient for m in messages if m.channel == "sms"}))))
+        volunteers = self._volunteers(messages)
         session.commit()
         outcomes = Counter()
         with session.get_bind().connect() as conn:
@@ -120,7 +127,8 @@ class Dispatcher:
                 conn.execute(sa.text("SET synchronous_commit TO OFF"))
             for message in messages:
                 outcome = self.send_one(message, now=now, call=calls.get(message.call_id),
-                                        opted_out=message.recipient in opted_out)
+                                        opted_out=message.recipient in opted_out,
+                                        volunteer=volunteers.get(message.id))
                 outcomes[outcome] += 1
                 if outcome == "failed":
                     session.commit()  # with its retry copy, task or opt-out: one transaction
@@ -135,8 +143,25 @@ class Dispatcher:
                               **{f"{name}_": getattr(message, name) for name in OUTCOME}})
         self.session.expunge(message)
 
+    def _volunteers(self, messages: list[Message]) -> dict[int, tuple[Volunteer, str]]:
+        """Per volunteer text: its volunteer and their senior's phone, by message id."""
+        wanted = [m for m in messages
+                  if m.volunteer_id and texts.audience(m.template) == "volunteer"]
+        if not wanted or not self.config:
+            return {}
+        people = {v.id: v for v in self.session.exec(
+            select(Volunteer).where(Volunteer.id.in_({m.volunteer_id for m in wanted})))}
+        phones = dict(self.session.exec(select(Senior.id, Senior.phone).where(
+            Senior.id.in_({m.senior_id for m in wanted if m.senior_id}))).all())
+        return {m.id: (people[m.volunteer_id], phones.get(m.senior_id, "")) for m in wanted
+                if m.volunteer_id in people}
+
+    def _volunteer_values(self, params: dict, volunteer: tuple[Volunteer, str]) -> dict:
+        person, senior_phone = volunteer
+        return volunteer_links.volunteer_values(params, person, senior_phone, config=self.config)
+
     def send_one(self, message: Message, *, now: datetime, call: ScheduledCall | None = None,
-                 opted_out: bool = False) -> str:
+                 opted_out: bool = False, volunteer: tuple[Volunteer, str] | None = None) -> str:
         """One claimed message: sent, or settled without sending; returns its new status."""
         if message.call_id is not None and (call is None or call.status != "planned"):
             return self._settle(message, "cancelled", now)
@@ -145,9 +170,12 @@ class Dispatcher:
         if message.channel == "sms" and opted_out:
             return self._settle(message, "blocked", now)
         if message.template:
+            params = texts.decode(message.params)
+            if volunteer is not None:
+                params = self._volunteer_values(params, volunteer)
             message.body = texts.render(
                 self.wording.body(message.template, message.language),
-                texts.values(texts.decode(message.params), language=message.language,
+                texts.values(params, language=message.language,
                              channel=message.channel, now=now, tz=self.rules.tz),
                 message.channel)
         try:

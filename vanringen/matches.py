@@ -27,6 +27,7 @@ from matching import (
 
 from . import messaging, vocab
 from .db import utcnow
+from .followup import resolve_for_pair
 from .models import (
     InterestCategory,
     MatchProposal,
@@ -38,10 +39,10 @@ from .models import (
     Volunteer,
 )
 from .people import record_event
-from .phones import display_phone
 from .planner import Planner
 from .schedule import MAX_SLOTS, day_part_slot, format_slots, parse_time
 from .texts import Texts, weekly
+from .volunteer_links import number_to_ring
 from .volunteers import is_matchable
 
 END_REASONS = {
@@ -380,6 +381,7 @@ def end_pair(pair: Pair, reason: str, comment: str, handover_note: str, *, sessi
     # Whatever the reason, proposing the same two again would not help anyone.
     add_rejection(senior.id, volunteer.id, f"Telefonvänskapet avslutades: {why}",
                   session=session, actor=actor)
+    resolve_for_pair(pair, session=session, now=now)  # its follow-up tasks close
     return senior
 
 
@@ -399,7 +401,8 @@ def queue_pair_messages(pair: Pair, senior: Senior, volunteer: Volunteer, *,
     messages = [messaging.queue(
         "pair_volunteer", volunteer.phone,
         {"volontär": volunteer.first_name, "senior": senior.first_name,
-         "telefon": display_phone(senior.phone), "slots": pair.call_times}, **refs)]
+         "telefon": number_to_ring(senior.phone, config=current_app.config),
+         "slots": pair.call_times}, **refs)]
     if senior.reminder_channel in ("sms", "voice"):
         key = f"pair_senior_{senior.reminder_channel}"
         messages.append(messaging.queue(

@@ -10,15 +10,15 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
 from notifications import get_backend
 
-from . import texts
+from . import texts, volunteer_links
 from .db import utcnow
-from .models import Message
+from .models import Message, Senior, Volunteer
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,9 @@ KIND_LABELS = {
     "skip_notice_volunteer": _l("Samtalet blir inte av"),
     "call_skipped_volunteer": _l("Samtalet blir inte av"),
     "opt_out_confirmation": _l("Svar på STOPP"), "opt_in_confirmation": _l("Svar på START"),
+    "reply_logged": _l("Svar på samtalsrapport"), "reply_moved": _l("Svar på FLYTTA"),
+    "reply_too_early": _l("Svar på samtalsrapport"), "reply_problem": _l("Svar på SMS"),
+    "reply_help": _l("Svar på SMS"),
 }
 CHANNEL_LABELS = {"sms": _l("SMS"), "voice": _l("Röstsamtal")}
 
@@ -85,13 +88,28 @@ def queue(key: str, to: str, params: dict, *, session: Session, language: str = 
     channel = texts.shipped()[key]["channel"]
     due_at = due_at or utcnow()
     body = wording.body(key, language)
+    shown = _volunteer_params(key, params, refs, session=session)
     message = Message(
         channel=channel, recipient=to, kind=key, template=key, language=language,
         params=texts.encode(params), due_at=due_at, expires_at=expires_at,
-        body=texts.render(body, texts.values(params, language=language, channel=channel,
+        body=texts.render(body, texts.values(shown, language=language, channel=channel,
                                              now=due_at, tz=tz), channel), **refs)
     session.add(message)
     return message
+
+
+def _volunteer_params(key: str, params: dict, refs: dict, *, session: Session) -> dict:
+    """A volunteer text's body in the log reads as it will be sent (their link, the number
+    to ring); the stored params keep neither, the dispatcher fills them again."""
+    if texts.audience(key) != "volunteer" or not refs.get("volunteer_id") \
+            or not has_app_context():
+        return params
+    volunteer = session.get(Volunteer, refs["volunteer_id"])
+    senior = session.get(Senior, refs["senior_id"]) if refs.get("senior_id") else None
+    if volunteer is None:
+        return params
+    return volunteer_links.volunteer_values(params, volunteer, senior.phone if senior else "",
+                                            config=current_app.config)
 
 
 def send_committed(messages: list[Message], *, session: Session) -> None:

@@ -8,7 +8,7 @@ missing is planned. Nothing here commits; views and the clock process do.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from .models import Message, Pair, PairPause, ScheduledCall, Senior, Volunteer
 from .phones import display_phone
 from .schedule import ReminderRules, local_instant, occurrences, parse_slots, rules_from_config
 from .texts import Texts
+from .volunteer_links import number_to_ring
 
 
 @dataclass
@@ -28,11 +29,13 @@ class Planner:
     rules: ReminderRules
     wording: Texts
     horizon_days: int = 14
+    config: dict = field(default_factory=dict)  # the app's, for what volunteers are told
 
     @classmethod
     def from_app(cls, app: Flask, *, session: Session) -> "Planner":
         return cls(session=session, rules=rules_from_config(app.config),
-                   wording=Texts.load(session=session), horizon_days=app.config["PLAN_DAYS"])
+                   wording=Texts.load(session=session), horizon_days=app.config["PLAN_DAYS"],
+                   config=app.config)
 
     def window(self, now: datetime) -> tuple[date, date]:
         today = self.rules.local(now).date()
@@ -94,7 +97,8 @@ class Planner:
         queued = [messaging.queue(
             "reminder_volunteer", volunteer.phone,
             {**when, "volontär": volunteer.first_name, "senior": senior.first_name,
-             "telefon": display_phone(senior.phone)},
+             "telefon": number_to_ring(senior.phone, config=self.config) if self.config
+             else display_phone(senior.phone)},
             due_at=rules.volunteer_reminder(call_at), **refs)]
         if senior.reminder_channel in ("sms", "voice"):
             key = f"reminder_senior_{senior.reminder_channel}"

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from .db import get_engine, utcnow
 from .dispatch import Dispatcher, dispatch_due
+from .followup import Counts, followup_step
 from .planner import Planner
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,12 @@ class TickResult:
     planned_calls: int = 0
     planned_pairs: int = 0
     outcomes: Counter = field(default_factory=Counter)
+    followup: Counts = field(default_factory=Counts)
 
     def __str__(self) -> str:
         sent = ", ".join(f"{n} {status}" for status, n in sorted(self.outcomes.items()))
         return (f"Planerade {self.planned_calls} samtal för {self.planned_pairs} par; "
-                f"meddelanden: {sent or 'inga att skicka'}.")
+                f"meddelanden: {sent or 'inga att skicka'}; {self.followup}.")
 
 
 def plan_step(app: Flask, *, session: Session, now: datetime) -> TickResult:
@@ -53,13 +55,21 @@ def send_step(app: Flask, *, session: Session, now: datetime, sender=None) -> Co
     return dispatch_due(dispatcher, now=now, deadline=datetime.now(now.tzinfo) + budget)
 
 
-def tick(app: Flask, *, now: datetime | None = None, sender=None) -> TickResult:
-    """One planning and dispatch pass as of `now`; commits as it goes."""
+def tick(app: Flask, *, now: datetime | None = None, sender=None,
+         followup: bool = True) -> TickResult:
+    """One planning, follow-up and dispatch pass as of `now`; commits as it goes."""
     now = now or utcnow()
     with app.app_context(), Session(get_engine(app), expire_on_commit=False) as session:
         result = plan_step(app, session=session, now=now)
+        if followup:
+            result.followup = followup_step(app, session=session, now=now)
         result.outcomes = send_step(app, session=session, now=now, sender=sender)
     return result
+
+
+def followup_tick(app: Flask, *, now: datetime | None = None):
+    with app.app_context(), Session(get_engine(app), expire_on_commit=False) as session:
+        return followup_step(app, session=session, now=now or utcnow())
 
 
 def parse_now(text: str, tz: ZoneInfo) -> datetime:
@@ -83,14 +93,16 @@ def scheduler_cli(ctx):
 @scheduler_cli.command("tick")
 @click.option("--now", "now_text", help="Kör som om klockan vore detta (ISO 8601).")
 def tick_command(now_text):
-    """Kör en planering och ett utskick, sedan avsluta."""
+    """Kör en planering, uppföljning och ett utskick, sedan avsluta."""
     tz = ZoneInfo(current_app.config["TIMEZONE"])
     now = parse_now(now_text, tz) if now_text else None
     click.echo(str(tick(current_app._get_current_object(), now=now)))
 
 
 def build_scheduler(app: Flask):
-    """APScheduler with one job: a tick every DISPATCH_INTERVAL_SECONDS, starting now."""
+    """APScheduler with two jobs, both starting now: planning and sending every
+    DISPATCH_INTERVAL_SECONDS, follow-up every FOLLOWUP_INTERVAL_MINUTES. Follow-up rules
+    count days and scan every pair, so running them with each send would only cost time."""
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.interval import IntervalTrigger
 
@@ -98,15 +110,25 @@ def build_scheduler(app: Flask):
     scheduler = BlockingScheduler(timezone=app.config["TIMEZONE"])
 
     def job():
-        result = tick(app)
+        result = tick(app, followup=False)
         if result.planned_calls or result.outcomes:
             log.info("%s", result)
             click.echo(str(result))
 
+    def followup_job():
+        counts = followup_tick(app)
+        if counts.opened or counts.closed:
+            log.info("%s", counts)
+            click.echo(f"{counts}.")
+
     # One pass at a time; a pass missed while the last one ran is not made up twice.
+    start = datetime.now(ZoneInfo(app.config["TIMEZONE"]))
     scheduler.add_job(job, IntervalTrigger(seconds=interval), id="tick", max_instances=1,
-                      coalesce=True, misfire_grace_time=interval,
-                      next_run_time=datetime.now(ZoneInfo(app.config["TIMEZONE"])))
+                      coalesce=True, misfire_grace_time=interval, next_run_time=start)
+    every = app.config["FOLLOWUP_INTERVAL_MINUTES"] * 60
+    scheduler.add_job(followup_job, IntervalTrigger(seconds=every), id="followup",
+                      max_instances=1, coalesce=True, misfire_grace_time=every,
+                      next_run_time=start)
     return scheduler
 
 

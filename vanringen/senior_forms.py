@@ -76,6 +76,7 @@ class SeniorForm(FlaskForm):
                                   choices=_options(vocab.REMINDER_CHANNELS), default="sms",
                                   validators=[InputRequired(_l("Välj hur påminnelser skickas."))])
     notes = TextAreaField(_l("Anteckningar"), filters=[_strip])
+    call_in = BooleanField(_l("Får ringa Vänringens nummer och kopplas till sin telefonvän"))
     # Only rendered (and only needed) when another senior has the same number.
     confirm_duplicate = BooleanField(_l("Registrera ändå"))
 
@@ -99,7 +100,7 @@ class SeniorForm(FlaskForm):
         """Fill a GET form from the stored senior; codes not offered as boxes go to free text."""
         for name in ("first_name", "last_name", "birth_year", "gender", "interests",
                      "preferred_gender", "district", "referral_source", "reminder_channel",
-                     "notes"):
+                     "notes", "call_in"):
             getattr(self, name).data = getattr(senior, name)
         self.phone.data = display_phone(senior.phone)
         codes = senior.language_list
@@ -125,6 +126,7 @@ class SeniorForm(FlaskForm):
             "referral_source": self.referral_source.data,
             "reminder_channel": self.reminder_channel.data,
             "notes": self.notes.data or "",
+            "call_in": bool(self.call_in.data),
         }
 
 

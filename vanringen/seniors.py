@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlmodel import Session, select
 from wtforms.fields.choices import SelectChoice
 
-from . import vocab
+from . import intake, vocab
 from .db import get_session, utcnow
 from .models import Consent, PersonEvent, Senior, StaffUser
 from .people import paginate, person_search, record_event, speaks
@@ -59,6 +59,7 @@ FIELD_LABELS = {
     "preferred_gender": _l("Önskar telefonvän som är"), "district": _l("Stadsdel"),
     "referral_source": _l("Hur fick seniorn höra om oss?"),
     "reminder_channel": _l("Påminnelser via"), "notes": _l("Anteckningar"),
+    "call_in": _l("Ringer in via Vänringens nummer"),
 }
 EVENT_LABELS = {
     "created": _l("Registrerad"), "updated": _l("Uppgifter ändrade"),
@@ -187,6 +188,8 @@ def new():
     form = IntakeForm()
     if request.method == "GET":
         form.consent_by.data = current_user.name or current_user.email
+        # From the intake inbox: the caller's number; ?inkorg= closes that request on save.
+        form.phone.data = request.args.get("telefon", "")[:40] or form.phone.data
     valid = form.validate_on_submit()
     twins = _duplicate_check(form, session=session)
     if valid and not form.confirm_duplicate.errors:
@@ -204,6 +207,8 @@ def new():
                 ", ".join(f"#{t.id}" for t in twins))
         record_event("created", session=session, senior=senior, to_status="waiting",
                      detail=detail)
+        intake.registered(request.args.get("inkorg"), senior, session=session,
+                          staff_id=current_user.id)
         session.commit()
         flash(_("%(name)s är registrerad och väntar på en telefonvän.", name=senior.full_name),
               "success")

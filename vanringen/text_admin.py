@@ -16,11 +16,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from itsdangerous import URLSafeTimedSerializer
 from sqlmodel import select
 
 from notifications import VOICES, is_gsm7, segments
 
-from . import texts, vocab
+from . import texts, vocab, volunteer_links
 from .auth import admin_required
 from .db import get_session, utcnow
 from .models import MessageTemplate
@@ -28,7 +29,15 @@ from .schedule import rules_from_config
 
 bp = Blueprint("text_admin", __name__, url_prefix="/meddelanden/texter")
 EXAMPLE = {"senior": "Greta", "volontär": "Jonas", "telefon": "08-123 456 78",
-           "slots": "tue 14:00;fri 10:30"}
+           "slots": "tue 14:00;fri 10:30", "siffra": "1"}
+
+
+def example_link() -> str:
+    """As long as a real personal link, so the segment count is right, but signed with a
+    key no link is checked against: it opens nothing."""
+    token = URLSafeTimedSerializer("exempel", salt=volunteer_links.SALT).dumps([1000, 0])
+    base = current_app.config["PUBLIC_BASE_URL"] or volunteer_links.LOCAL_BASE
+    return f"{base}{volunteer_links.PATH}{token}"
 
 
 @bp.before_request
@@ -59,7 +68,8 @@ def preview(key: str, body: str, language: str) -> dict:
     rules = rules_from_config(current_app.config)
     now = utcnow()
     call_at = now + timedelta(days=1)
-    filled = texts.values({**EXAMPLE, "call_at": call_at.isoformat()}, language=language,
+    filled = texts.values({**EXAMPLE, "länk": example_link(), "call_at": call_at.isoformat()},
+                          language=language,
                           channel=entry["channel"], now=now, tz=rules.tz)
     shown = texts.render(body, filled, entry["channel"])
     parts, encoding = segments(shown)

@@ -47,7 +47,8 @@ def shipped() -> dict[str, dict]:
 
 
 def audience(key: str) -> str | None:
-    """Whom text `key` is written for: 'senior', 'volunteer', 'anyone' (None if unknown)."""
+    """Whom text `key` is written for: 'senior', 'volunteer', 'staff', 'anyone' (None if
+    unknown)."""
     return shipped().get(key, {}).get("for")
 
 

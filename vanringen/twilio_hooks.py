@@ -17,7 +17,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from notifications import INVALID_NUMBER, NOT_MOBILE, UNSUBSCRIBED, gather_twiml, say_twiml
 
-from . import delivery, messaging, texts
+from . import delivery, messaging, sms_replies, texts
 from .db import get_session, utcnow
 from .models import InboundMessage, Message, ScheduledCall, Senior, Volunteer
 from .people import record_event
@@ -90,7 +90,7 @@ def inbound_sms():
         abort(400)
     seen = session.exec(select(InboundMessage).where(InboundMessage.provider_id == sid)).first()
     if seen is not None:  # Twilio's retry of a request already handled
-        return _xml(_sms_reply(seen.kind))
+        return _xml(_sms_reply(seen.kind, _answered(sid, session)))
     word = keyword(body)
     kind = "opt_out" if word in OPT_OUT_WORDS else "opt_in" if word in OPT_IN_WORDS else "other"
     senior, volunteer = _person(phone, session)
@@ -105,6 +105,11 @@ def inbound_sms():
         session.rollback()
         return _xml(_sms_reply(kind))
     who = (senior or volunteer).full_name if (senior or volunteer) else phone
+    tz = rules_from_config(current_app.config).tz
+    report = sms_replies.answer(volunteer, phone, body, session=session, now=utcnow(), tz=tz) \
+        if kind == "other" and volunteer is not None else None
+    if report is not None and not report.for_coordinator:
+        inbound.kind = kind = "report"
     refs = {"senior_id": inbound.senior_id, "volunteer_id": inbound.volunteer_id,
             "inbound_id": inbound.id}
     if kind == "opt_out":
@@ -115,12 +120,19 @@ def inbound_sms():
     elif kind == "opt_in":
         delivery.opt_in(phone, session=session)
         _note(senior, volunteer, "Svarade START på SMS: får SMS igen.", session)
-    else:
+    elif kind == "other":
         open_task("inbound_sms", f"SMS från {who}", session=session,
                   detail=f"{utcnow():%Y-%m-%d %H:%M} UTC: {body}",
                   dedup_key=f"inbound_sms:{phone}", **refs)
     reply = _sms_reply(kind)
-    if kind != "other":
+    if report is not None:  # the volunteer's call report, answered; stored for retries
+        answer = report.body(_wording(), now=utcnow(), tz=tz)
+        reply = _sms_reply(kind, answer)
+        session.add(Message(channel="sms", recipient=phone, kind=report.key, template=report.key,
+                            body=answer, status="replied", provider="twiml", provider_id=sid,
+                            sent_at=utcnow(), attempts=1, senior_id=report.senior_id,
+                            volunteer_id=report.volunteer_id))
+    elif kind != "other":
         key = f"{kind}_confirmation"
         session.add(Message(channel="sms", recipient=phone, kind=key, template=key,
                             body=_wording().body(key, "sv"), status="replied", provider="twiml",
@@ -138,11 +150,19 @@ def _note(senior, volunteer, detail: str, session) -> None:
                             else {"volunteer": person}))
 
 
-def _sms_reply(kind: str) -> str:
+def _sms_reply(kind: str, answer: str | None = None) -> str:
     response = MessagingResponse()
-    if kind != "other":
+    if answer:
+        response.message(answer)
+    elif kind in ("opt_out", "opt_in"):
         response.message(_wording().body(f"{kind}_confirmation", "sv"))
     return str(response)
+
+
+def _answered(sid: str, session) -> str | None:
+    """What a volunteer's report was answered the first time (sms_replies)."""
+    return session.exec(select(Message.body).where(Message.provider_id == sid,
+                                                   Message.provider == "twiml")).first()
 
 
 # ---------------------------------------------------------------- delivery status
@@ -175,11 +195,7 @@ def status():
 
 
 # ---------------------------------------------------------------- voice
-
-@bp.post("/voice")
-def inbound_call():
-    return _xml(say_twiml(_wording().body("inbound_call", "sv")))
-
+# Calls to the programme's number (POST /twilio/voice) are answered in voice_line.py.
 
 def _voice_message(message_id: int) -> Message:
     message = get_session().get(Message, message_id)
@@ -245,7 +261,8 @@ def skip_after_key(message: Message, *, session) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from . import csrf
+    # voice_line's routes (calls to the programme's number) join bp when it is imported.
+    from . import csrf, voice_line  # noqa: F401
 
     csrf.exempt(bp)  # Twilio signs its requests; it cannot know a CSRF token
     app.register_blueprint(bp)

@@ -6,7 +6,7 @@ Multi-valued fields (languages, availability, call times) are stored as ';'-join
 the same form the CSV files use. Every instant is an aware UTC datetime.
 """
 
-from .calls import PairPause, ScheduledCall
+from .calls import CallLog, IntakeRequest, PairPause, ScheduledCall
 from .matching import InterestCategory, MatchProposal, MatchRun, Pair, Rejection
 from .messages import InboundMessage, Message, MessageTemplate, SmsOptOut
 from .people import (
@@ -22,8 +22,8 @@ from .people import (
 from .tasks import Task
 
 __all__ = [
-    "Consent", "InboundMessage", "InterestCategory", "MatchProposal", "MatchRun", "Message",
-    "MessageTemplate", "Pair", "PairPause", "PersonBase", "PersonEvent", "Rejection",
-    "ScheduledCall", "Senior", "SeniorBase", "SmsOptOut", "StaffUser", "Task", "Volunteer",
-    "VolunteerBase",
+    "CallLog", "Consent", "InboundMessage", "IntakeRequest", "InterestCategory",
+    "MatchProposal", "MatchRun", "Message", "MessageTemplate", "Pair", "PairPause",
+    "PersonBase", "PersonEvent", "Rejection", "ScheduledCall", "Senior", "SeniorBase",
+    "SmsOptOut", "StaffUser", "Task", "Volunteer", "VolunteerBase",
 ]

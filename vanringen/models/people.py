@@ -14,6 +14,8 @@ class StaffUser(SQLModel, table=True):
     name: str = Field(default="", max_length=120)
     password_hash: str = Field(max_length=255)
     role: str = Field(default="coordinator", max_length=20)  # admin | coordinator
+    phone: str = Field(default="", max_length=20)  # E.164; for the on-duty SMS
+    on_duty: bool = False  # gets an SMS when a volunteer reports a concern
     active: bool = True
     created_at: datetime = utc_timestamp()
 
@@ -67,6 +69,8 @@ class SeniorBase(PersonBase):
     district: str | None = Field(default=None, max_length=40, index=True)
     referral_source: str = Field(default="sjalv", max_length=30)
     reminder_channel: str = Field(default="sms", max_length=10)
+    # May ring the programme's number to be put through to their volunteer.
+    call_in: bool = False
     notes: str = Field(default="")
 
 
@@ -82,6 +86,8 @@ class VolunteerBase(PersonBase):
     email: str | None = Field(default=None, max_length=254, index=True)
     capacity: int = 1
     motivation: str = Field(default="")
+    # Raised to revoke every personal link given to the volunteer so far.
+    link_version: int = 0
 
 
 class Volunteer(VolunteerBase, table=True):

@@ -19,6 +19,8 @@ class Task(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=30, index=True)
+    # A volunteer's concern: listed first, and the coordinator on duty gets an SMS.
+    urgent: bool = Field(default=False, index=True)
     title: str = Field(max_length=200)
     detail: str = Field(default="")
     status: str = Field(default="open", max_length=10, index=True)  # open | done
@@ -30,6 +32,8 @@ class Task(SQLModel, table=True):
     pair_id: int | None = Field(default=None, foreign_key="pair.id", ondelete="SET NULL")
     message_id: int | None = Field(default=None, foreign_key="message.id",
                                    ondelete="SET NULL")
+    call_log_id: int | None = Field(default=None, foreign_key="call_log.id",
+                                    ondelete="SET NULL")
     inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id",
                                    ondelete="SET NULL")
     created_at: datetime = utc_timestamp()
