@@ -181,6 +181,34 @@ def test_a_report_with_words_beyond_it_is_logged_and_shown_to_a_coordinator(
     assert task.kind == "inbound_sms" and "hon lät trött" in task.detail
 
 
+def test_a_worried_report_is_a_concern_for_the_coordinator_on_duty(
+        client, session, pair, coordinator):
+    coordinator.on_duty, coordinator.phone = True, "+46705550000"
+    session.add(coordinator)
+    session.commit()
+    with time_machine.travel(at("2026-12-01 14:40"), tick=False):
+        text = answer_of(sms(client, "JA 30, jag är orolig för henne, hon har ramlat"))
+    assert text.startswith("Tack Jonas! Noterat")
+    entry, = logs(session)
+    assert (entry.outcome, entry.minutes) == ("held", 30) and "ramlat" in entry.concern
+    task, = tasks(session)  # the urgent task, and no second, ordinary one for the SMS
+    assert (task.kind, task.urgent, task.pair_id, task.call_log_id) == (
+        "concern", True, pair.id, entry.id)
+    on_duty, = messages(session, kind="concern_on_duty")
+    assert on_duty.recipient == "+46705550000" and "Jonas" in on_duty.body
+    assert "ramlat" not in on_duty.body  # the SMS says where to look, it quotes nothing
+
+
+def test_a_worried_sms_that_is_no_report_is_still_an_urgent_concern(client, session, pair):
+    with time_machine.travel(at("2026-12-01 16:00"), tick=False):
+        text = answer_of(sms(client, "Hej, jag blir bekymrad, Greta lät förvirrad idag"))
+    assert text.startswith("Hej Jonas! Efter samtalet")  # nothing logged: help as usual
+    assert logs(session) == []
+    task, = tasks(session)
+    assert (task.kind, task.urgent, task.pair_id) == ("concern", True, pair.id)
+    assert "förvirrad" in task.detail and task.title == "Oro för Greta Lind"
+
+
 def test_ja_before_the_reminded_call_logs_the_last_unlogged_one(app, client, session, pair):
     # A week on: the reminder for 8 December is out, Jonas never reported 1 December.
     with time_machine.travel(at("2026-12-08 08:00"), tick=False), app.test_request_context():

@@ -79,23 +79,28 @@ def record_outcome(pair: Pair, call: ScheduledCall | None, outcome: str, *, sess
     resolve_for_pair(pair, session=session, now=now)
     queued = []
     if entry.concern and entry.concern != earlier_concern:
-        queued = raise_concern(entry, pair, session=session, now=now)[1]
+        queued = raise_concern(pair, entry.concern, session=session, now=now,
+                               call_log_id=entry.id)[1]
     return entry, queued
 
 
-def raise_concern(entry: CallLog, pair: Pair, *, session: Session,
-                  now: datetime) -> tuple[Task, list]:
+def raise_concern(pair: Pair | None, concern: str, *, session: Session, now: datetime,
+                  volunteer: Volunteer | None = None,
+                  call_log_id: int | None = None) -> tuple[Task, list]:
     """An urgent task for the coordinators, and an SMS to each coordinator on duty. The SMS
-    names no one in full and quotes nothing: it only says where to look."""
-    senior = session.get(Senior, pair.senior_id)
-    volunteer = session.get(Volunteer, pair.volunteer_id)
-    task = open_task("concern", f"Oro för {senior.full_name}", session=session,
-                     detail=f"{volunteer.full_name}: {entry.concern}", urgent=True,
-                     pair_id=pair.id, senior_id=senior.id, volunteer_id=volunteer.id,
-                     call_log_id=entry.id)
+    names no one in full and quotes nothing: it only says where to look. Without a pair (a
+    volunteer with two seniors whose SMS does not say which) the task names the volunteer."""
+    volunteer = volunteer or session.get(Volunteer, pair.volunteer_id)
+    senior = session.get(Senior, pair.senior_id) if pair is not None else None
+    title = f"Oro för {senior.full_name}" if senior else f"Oro från {volunteer.full_name}"
+    task = open_task("concern", title, session=session,
+                     detail=f"{volunteer.full_name}: {concern}", urgent=True,
+                     pair_id=pair.id if pair else None, senior_id=senior.id if senior else None,
+                     volunteer_id=volunteer.id, call_log_id=call_log_id)
     on_duty = session.exec(select(StaffUser).where(StaffUser.on_duty, StaffUser.active,
                                                    StaffUser.phone != "")).all()
+    about = senior.first_name if senior else "sin telefonvän"
     queued = [messaging.queue("concern_on_duty", user.phone,
-                              {"senior": senior.first_name, "volontär": volunteer.first_name},
+                              {"senior": about, "volontär": volunteer.first_name},
                               session=session, due_at=now) for user in on_duty]
     return task, queued

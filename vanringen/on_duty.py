@@ -32,6 +32,9 @@ def on_duty(*, session: Session) -> StaffUser | None:
 
 def take_duty(user: StaffUser, phone: str, *, session: Session) -> None:
     """`user` is on duty from now on, reached at `phone` (E.164); nobody else is."""
+    # Two coordinators taking over at the same moment would each clear only the other's old
+    # flag; locking every staff row (a handful) makes the second wait and clear the first.
+    session.exec(select(StaffUser.id).with_for_update()).all()
     session.execute(sa.update(StaffUser).where(StaffUser.id != user.id, StaffUser.on_duty)
                     .values(on_duty=False).execution_options(synchronize_session=False))
     user.phone, user.on_duty = phone, True

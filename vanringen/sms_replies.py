@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from . import texts
-from .call_log import MAX_MINUTES, OutcomeError, log_of, record_outcome
+from .call_log import MAX_MINUTES, OutcomeError, log_of, raise_concern, record_outcome
 from .call_plans import PlanError, move_call
 from .models import CallLog, Message, Pair, ScheduledCall, Senior, Volunteer
 from .schedule import EARLIEST_CALL, LATEST_CALL, local_instant
@@ -43,6 +43,9 @@ MAX_REMARK_WORDS = 8
 LATE_REPORT_DAYS = 7
 MAX_MOVE_DAYS = 28
 
+# A volunteer who writes that they are worried has raised a concern, whatever else the SMS
+# says: it must reach a coordinator as an urgent task, not wait among ordinary replies.
+WORRY = re.compile(r"\b(?:oro\w*|bekymr\w*)", re.IGNORECASE)
 _TOKEN = re.compile(r"\d{1,2}/\d{1,2}|\d+(?:[:.,]\d+)?|[a-zåäöéü]+")
 
 
@@ -203,9 +206,16 @@ def answer(volunteer: Volunteer, phone: str, body: str, *, session: Session, now
         return None
     reply = parse(body)
     base = {"volontär": volunteer.first_name}
-    if reply.action == "help":
-        return Answer("reply_help", base, for_coordinator=True, volunteer_id=volunteer.id)
     reminded = _reminded_call(phone, pairs, session=session)
+    concern = body.strip() if WORRY.search(body or "") else ""
+    if reply.action == "help":
+        if concern:  # the dispatcher sends the on-duty SMS within seconds
+            pair = pairs[reminded.pair_id] if reminded is not None else \
+                next(iter(pairs.values())) if len(pairs) == 1 else None
+            raise_concern(pair, concern, session=session, now=now, volunteer=volunteer)
+        # The concern's urgent task holds the SMS: no second, ordinary task for it.
+        return Answer("reply_help", base, for_coordinator=not concern,
+                      volunteer_id=volunteer.id)
     if reply.action == "move":
         return _apply_move(reply, reminded, pairs, base, volunteer, session=session, now=now,
                            tz=tz)
@@ -220,7 +230,7 @@ def answer(volunteer: Volunteer, phone: str, body: str, *, session: Session, now
                       for_coordinator=True, volunteer_id=volunteer.id)
     try:
         record_outcome(pairs[call.pair_id], call, reply.action, session=session, now=now,
-                       source="sms", minutes=reply.minutes,
+                       source="sms", minutes=reply.minutes, concern=concern,
                        note=body.strip() if reply.remark else "", volunteer_id=volunteer.id)
     except OutcomeError as exc:
         return Answer("reply_problem", {**base, "fel": str(exc)}, for_coordinator=True,
@@ -228,7 +238,7 @@ def answer(volunteer: Volunteer, phone: str, body: str, *, session: Session, now
     outcome = "blev inte av" if reply.action == "no_answer" else \
         f"blev av, {reply.minutes} min" if reply.minutes else "blev av"
     return _about(Answer("reply_logged", {**base, "utfall": outcome},
-                         for_coordinator=reply.remark), call, pairs, session)
+                         for_coordinator=reply.remark and not concern), call, pairs, session)
 
 
 def _about(found: Answer, call: ScheduledCall, pairs: dict, session: Session) -> Answer:
