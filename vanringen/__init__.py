@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
         people,
         proposals,
         scheduler,
+        security,
         seniors,
         tasks,
         taxonomy_admin,
@@ -69,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     views.init_app(app)
     cli.init_app(app)
     demo.init_app(app)
+    security.init_app(app)  # last: its limits wrap the views registered above
 
     @app.get("/health")
     def health():

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .schedule import rules_from_config
@@ -11,6 +12,7 @@ from .schedule import rules_from_config
 # Voice reminders fetch their words from the app, so Twilio must know where it is.
 TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER",
                    "PUBLIC_BASE_URL")
+RATE_LIMITS = ("RATELIMIT_LOGIN", "RATELIMIT_APPLY", "RATELIMIT_LINK")
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 
@@ -27,6 +29,8 @@ class Settings(BaseSettings):
     PUBLIC_BASE_URL: str = ""
     # Belastningsregisterutdrag are commonly asked for anew every year.
     POLICE_RECORD_VALID_DAYS: int = 365
+    # The dashboard lists extracts that run out within this many days.
+    POLICE_RECORD_WARN_DAYS: int = 30
     PHONE_REGION: str = "SE"
     TIMEZONE: str = "Europe/Stockholm"
     MAX_UPLOAD_MB: int = 20
@@ -60,6 +64,20 @@ class Settings(BaseSettings):
     # The intake line: how long a caller may speak, and whether Twilio transcribes it.
     INTAKE_RECORDING_SECONDS: int = 120
     INTAKE_TRANSCRIBE: bool = False
+    # Rate limits (Flask-Limiter) per client address; shared between web workers through
+    # Redis when REDIS_URL is set, else counted in each process's memory.
+    REDIS_URL: str = ""
+    RATELIMIT_LOGIN: str = "10 per minute"
+    RATELIMIT_APPLY: str = "5 per minute"
+    RATELIMIT_LINK: str = "30 per minute"
+    # Proxies in front of the app whose X-Forwarded-For is believed (1 behind one router).
+    TRUSTED_PROXIES: int = 0
+    # Redirect http to https in the app, for a proxy that does not (off: the proxy's job).
+    FORCE_HTTPS: bool = False
+    # Reports: computed figures are reused this long (0: always computed anew); groups
+    # smaller than REPORT_MIN_GROUP people are suppressed in every report and export.
+    REPORT_CACHE_SECONDS: int = 600
+    REPORT_MIN_GROUP: int = 5
 
 
 def load_config(config: dict | None = None) -> dict:
@@ -91,6 +109,12 @@ def load_config(config: dict | None = None) -> dict:
                            "programmets nummer (MASKED_CALLS needs TWILIO_PHONE_NUMBER).")
     values["PUBLIC_BASE_URL"] = values["PUBLIC_BASE_URL"].rstrip("/")
     rules_from_config(values)  # a bad reminder time stops start-up, not the first tick
+    for name in RATE_LIMITS:  # so does a limit the limiter cannot read
+        try:
+            parse_many(values[name])
+        except ValueError:
+            raise RuntimeError(f"{name} ska skrivas t.ex. \"10 per minute\" "
+                               f"(not {values[name]!r}).") from None
     values["MAX_CONTENT_LENGTH"] = values["MAX_UPLOAD_MB"] * 1024 * 1024
     values["BABEL_DEFAULT_LOCALE"] = "sv"
     values["BABEL_DEFAULT_TIMEZONE"] = values["TIMEZONE"]

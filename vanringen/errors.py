@@ -14,6 +14,9 @@ PAGES = {
           _l("Adressen kan vara felskriven, eller så har det du letade efter tagits bort.")),
     405: (_l("Det går inte att göra så här"),
           _l("Gå tillbaka till sidan du kom från och försök igen.")),
+    # Rate limits (security.py): sign-in and the application form.
+    429: (_l("För många försök"),
+          _l("Vänta en minut och försök sedan igen.")),
 }
 CSRF_PAGE = (_l("Formuläret hade gått ut"),
              _l("Gå tillbaka, ladda om sidan och fyll i formuläret igen. Inget sparades."))

@@ -1,7 +1,6 @@
 """The "Matchning" pages: run the matcher, review its proposals (approve, reject, or pick a
 volunteer by hand), and `vanringen match [--out FILE]` for the same run from a shell."""
 
-import csv
 import logging
 from collections import Counter
 
@@ -25,7 +24,7 @@ from sqlmodel import Session, select
 
 from matching import explain, hard_constraint_violations
 
-from . import messaging
+from . import csvsafe, messaging
 from .db import get_engine, get_session
 from .matches import (
     MatchError,
@@ -302,7 +301,8 @@ def match_command(out):
                                                      valid_days=valid_days)
         session.commit()
     if out is not None:
-        writer = csv.writer(out, lineterminator="\n")
+        # Explanations quote the people's own words (interests): neutralised for spreadsheets.
+        writer = csvsafe.writer(out, lineterminator="\n")
         writer.writerow(CSV_HEADER)
         for p in proposals:
             writer.writerow([records.senior_rows[p.senior_id].external_id or "",

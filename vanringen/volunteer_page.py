@@ -54,6 +54,8 @@ LINK_ERRORS = {
                 _l("Kontrollera att hela länken från SMS:et kom med. Hjälper inte det, "
                    "kontakta din samordnare.")),
 }
+TOO_MANY = (_l("För många försök"),
+            _l("Länken har öppnats många gånger på kort tid. Vänta en minut och försök igen."))
 
 
 class ReportError(ValueError):
@@ -183,6 +185,13 @@ def report_call(token: str, call_id: int):
           _("Tack! Samtalet är noterat, och en samordnare har fått veta att du är orolig."),
           "success")
     return redirect(url_for(".page", token=token, _anchor=f"samtal-{call_id}"))
+
+
+@bp.errorhandler(429)
+def too_many(_exc):
+    """The rate limit (security.py): the volunteer's own layout, and the link kept private."""
+    title, text = TOO_MANY
+    return _private(render_template("volunteer/link_error.html", title=title, text=text), 429)
 
 
 def init_app(app: Flask) -> None:
