@@ -37,7 +37,14 @@ run: install
 test: install test-tools
 	$(BIN)/pytest
 
-bench: install
+# The benchmarks (PostgreSQL on 127.0.0.1 for some) and Locust, the `bench` extra; what they
+# share is in benchmarks/support/.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 lint: install

@@ -22,9 +22,9 @@ CATALOGUE = ROOT / "vanringen" / "translations" / "en" / "LC_MESSAGES" / "messag
 COMPILED = CATALOGUE.with_suffix(".mo")
 
 SV_NAV = ["Översikt", "Att göra", "Inkorg", "Seniorer", "Ny senior", "Volontärer", "Matchning",
-          "Meddelanden", "Importera"]
+          "Rapporter", "Meddelanden", "Importera"]
 EN_NAV = ["Overview", "To do", "Inbox", "Seniors", "New senior", "Volunteers", "Matching",
-          "Messages", "Import"]
+          "Reports", "Messages", "Import"]
 
 
 def page(response) -> str:
@@ -165,7 +165,8 @@ def test_wtforms_own_messages_follow_the_locale(client, code, required, email):
 
 
 @pytest.mark.parametrize(("path", "title", "also"), [
-    ("/oversikt", "Overview", ["Waiting longest", "seniors waiting for a phone friend",
+    ("/oversikt", "Overview", ["Waiting lists",
+                               "seniors waiting for a phone friend",
                                "No senior is waiting at the moment."]),
     ("/seniorer/", "Seniors", ["Register new senior", "Search name, phone or ID", "District",
                                ">Waiting</option>", "0 seniors"]),

@@ -35,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
         pairs,
         people,
         proposals,
+        reports,
         scheduler,
         security,
         seniors,
@@ -64,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     call_reports.init_app(app)
     volunteer_page.init_app(app)
     message_log.init_app(app)
+    reports.init_app(app)
     text_admin.init_app(app)
     twilio_hooks.init_app(app)
     scheduler.init_app(app)

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # Reports: computed figures are reused this long (0: always computed anew); groups
     # smaller than REPORT_MIN_GROUP people are suppressed in every report and export.
     REPORT_CACHE_SECONDS: int = 600
+    # Without REDIS_URL, computed reports are kept in files here (default: under instance/),
+    # so every web worker on the machine shares them.
+    REPORT_CACHE_DIR: str = ""
     REPORT_MIN_GROUP: int = 5
 
 

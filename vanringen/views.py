@@ -1,38 +1,62 @@
-"""The coordinator's start page."""
+"""The coordinator's start page: what needs doing today, the waiting lists and the week's
+calls (the figures come from vanringen/dashboard.py).
 
-from datetime import timedelta
+Tasks, intake requests, extracts and the longest-waiting seniors are read on every request:
+a coordinator must see a new concern at once. The aggregates over whole tables
+(dashboard.counted_figures) cost more than all the rest of the page, so they are kept
+COUNTED_SECONDS in the reports' cache (vanringen/reports.py: shared by the web workers, so
+one of them counts for all) and the page says when they were counted."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, current_app, render_template
 from sqlmodel import select
 
+from . import dashboard, intake
 from .db import get_session, utcnow
 from .messaging import FAILED
-from .models import Message, ScheduledCall, Senior, Volunteer
+from .models import Message
 from .people import local_today
 
 # Older failures have been followed up (or are in the task list); the card shows the news.
 RECENT_FAILURES = timedelta(days=7)
+COUNTED_SECONDS = 60
 
 bp = Blueprint("views", __name__)
+
+
+def counted_figures(*, now: datetime, today: date) -> dashboard.CountedFigures:
+    """This day's counted figures, at most COUNTED_SECONDS old; the key holds the local date
+    because the day's and the week's edges move at midnight."""
+    cache = current_app.extensions["vanringen.report_cache"]
+    key = f"dashboard:{today.isoformat()}"
+    figures = cache.get(key)
+    if figures is None:
+        figures = dashboard.counted_figures(session=get_session(), now=now, today=today,
+                                            tz=ZoneInfo(current_app.config["TIMEZONE"]))
+        cache.set(key, figures, timeout=COUNTED_SECONDS)
+    return figures
 
 
 @bp.get("/oversikt")
 def home():
     session = get_session()
-    seniors = dict(session.exec(
-        select(Senior.status, sa.func.count()).group_by(Senior.status)).all())
-    volunteers = dict(session.exec(
-        select(Volunteer.status, sa.func.count()).group_by(Volunteer.status)).all())
-    longest = session.exec(
-        select(Senior).where(Senior.status == "waiting")
-        .order_by(Senior.waiting_since).limit(5)).all()
-    calls_today = session.exec(select(sa.func.count()).where(
-        ScheduledCall.occurs_on == local_today(), ScheduledCall.status == "planned")).one()
+    config, now, today = current_app.config, utcnow(), local_today()
     failures = session.exec(select(sa.func.count()).where(
-        Message.status.in_(FAILED), Message.updated_at >= utcnow() - RECENT_FAILURES)).one()
-    return render_template("home.html", seniors=seniors, volunteers=volunteers, longest=longest,
-                           calls_today=calls_today, failures=failures)
+        Message.status.in_(FAILED), Message.updated_at >= now - RECENT_FAILURES)).one()
+    groups = dashboard.open_tasks(session=session)
+    shown = [task for group in groups.values() for task in group.tasks]
+    return render_template(
+        "home.html", counted=counted_figures(now=now, today=today), failures=failures,
+        groups=groups, task_total=sum(group.count for group in groups.values()),
+        message_pairs=dashboard.pairs_of_messages(shown, session=session),
+        intake=dashboard.open_intake(session=session), intake_choices=intake.CHOICES,
+        extracts=dashboard.expiring_extracts(
+            session=session, today=today, valid_days=config["POLICE_RECORD_VALID_DAYS"],
+            warn_days=config["POLICE_RECORD_WARN_DAYS"]),
+        longest=dashboard.longest_waiting(session=session))
 
 
 def init_app(app: Flask) -> None:

@@ -24,6 +24,8 @@ class Message(SQLModel, table=True):
         sa.Index("ix_message_claimable", "due_at",
                  sqlite_where=sa.text("status IN ('pending', 'claimed')"),
                  postgresql_where=sa.text("status IN ('pending', 'claimed')")),
+        # The dashboard's recent failures: a few statuses, the last days of a long log.
+        sa.Index("ix_message_status_updated", "status", "updated_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=10)  # sms | voice

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from ..db import UTCDateTime, utc_timestamp, utcnow
@@ -75,6 +76,9 @@ class SeniorBase(PersonBase):
 
 
 class Senior(SeniorBase, table=True):
+    # The waiting list, longest waiting first (dashboard, matching, the seniors' list).
+    __table_args__ = (sa.Index("ix_senior_status_waiting_since", "status", "waiting_since",
+                               "id"),)
     id: int | None = Field(default=None, primary_key=True)
     status: str = Field(default="waiting", max_length=20, index=True)
     waiting_since: datetime | None = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -91,6 +95,9 @@ class VolunteerBase(PersonBase):
 
 
 class Volunteer(VolunteerBase, table=True):
+    # Approved volunteers whose police-record extract runs out soonest (the dashboard).
+    __table_args__ = (sa.Index("ix_volunteer_status_record_checked", "status",
+                               "police_record_checked_on"),)
     id: int | None = Field(default=None, primary_key=True)
     status: str = Field(default="applied", max_length=20, index=True)
     status_reason: str = Field(default="")

@@ -1,0 +1,1 @@
+"""What the benchmarks share (benchmarks/*.py are the benchmarks; this is none)."""
