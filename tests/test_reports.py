@@ -12,7 +12,6 @@ import re
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -21,7 +20,6 @@ import time_machine
 from call_support import at
 from sqlmodel import select
 
-import vanringen
 from vanringen import create_app, reports
 from vanringen.models import CallLog, Pair, ScheduledCall, Senior, Volunteer
 
@@ -533,7 +531,7 @@ def test_the_drawn_report_is_kept_per_language_and_version(logged_in, programme)
 @pytest.mark.parametrize("app", [600], indirect=True)
 def test_a_worker_waits_for_the_figures_another_is_computing(app, logged_in, session,
                                                              programme, monkeypatch):
-    cache = app.extensions["vanringen.report_cache"]
+    cache = app.extensions["vanringen.cache"]
     key = "2026-01-01:2026-12-31:5"
     with app.app_context():
         cache.set(f"{key}:computing", True)
@@ -558,7 +556,7 @@ def test_a_worker_waits_for_the_figures_another_is_computing(app, logged_in, ses
 @pytest.mark.parametrize("app", [600], indirect=True)
 def test_a_worker_computes_when_the_other_stopped_without_figures(app, logged_in, programme,
                                                                   monkeypatch):
-    cache = app.extensions["vanringen.report_cache"]
+    cache = app.extensions["vanringen.cache"]
     key = "2026-01-01:2026-12-31:5"
     with app.app_context():
         cache.set(f"{key}:computing", True)
@@ -575,23 +573,6 @@ def make_app(database_url, **settings):
     return create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test"} | settings)
 
 
-@pytest.mark.parametrize(("settings", "kind"), [
-    ({"REPORT_CACHE_SECONDS": 0}, "NullCache"),
-    ({"REPORT_CACHE_SECONDS": 60, "TESTING": True}, "SimpleCache"),
-    ({"REPORT_CACHE_SECONDS": 60, "REPORT_CACHE_DIR": "kept"}, "FileSystemCache"),
-    ({"REPORT_CACHE_SECONDS": 60, "REDIS_URL": "redis://127.0.0.1:6390/0"}, "RedisCache"),
-])
-def test_where_figures_are_kept(database_url, tmp_path, settings, kind):
-    if "REPORT_CACHE_DIR" in settings:
-        settings["REPORT_CACHE_DIR"] = str(tmp_path / settings["REPORT_CACHE_DIR"])
-    app = make_app(database_url, **settings)
-    backend = app.extensions["cache"][app.extensions["vanringen.report_cache"]]
-    assert type(backend).__name__ == kind
-    if kind != "NullCache":
-        assert backend.default_timeout == settings["REPORT_CACHE_SECONDS"]
-    app.extensions["vanringen.engine"].dispose()
-
-
 def test_the_web_workers_of_a_machine_share_the_figures(database_url, tmp_path, session,
                                                         programme):
     workers = [make_app(database_url, REPORT_CACHE_DIR=str(tmp_path)) for _ in range(2)]
@@ -602,16 +583,3 @@ def test_the_web_workers_of_a_machine_share_the_figures(database_url, tmp_path, 
     assert kept == first and kept["report"]["totals"]["active_pairs"] == 11
     for worker in workers:
         worker.extensions["vanringen.engine"].dispose()
-
-
-def test_each_database_has_its_own_folder_of_figures(database_url, tmp_path, monkeypatch):
-    monkeypatch.setattr(vanringen, "INSTANCE_DIR", tmp_path)  # not the checkout's instance/
-    folders = set()
-    for url in (database_url, "sqlite:///elsewhere.sqlite"):
-        app = make_app(url)
-        backend = app.extensions["cache"][app.extensions["vanringen.report_cache"]]
-        assert type(backend).__name__ == "FileSystemCache"
-        assert Path(backend._path).parent == Path(app.instance_path) / "report-cache"
-        folders.add(backend._path)
-        app.extensions["vanringen.engine"].dispose()
-    assert len(folders) == 2

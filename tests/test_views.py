@@ -332,7 +332,7 @@ def test_the_page_takes_the_same_number_of_queries_however_much_there_is(app, se
         session.commit()
 
     def counted_anew():  # the counted figures too, not the minute-old ones
-        app.extensions["vanringen.report_cache"].clear()
+        app.extensions["vanringen.cache"].clear()
         statements.clear()
         return get(logged_in)
 
@@ -360,7 +360,7 @@ def test_counted_figures_lag_a_minute_but_a_new_concern_shows_at_once(app, sessi
     assert "Oro för Först Lind" in section(page, "group-concern")
     assert "Sedan Lind" in section(page, "h-seniors")  # the list itself is live
     assert card(page, waiting) == "1" and card(page, "saker att göra") == "1"
-    app.extensions["vanringen.report_cache"].clear()
+    app.extensions["vanringen.cache"].clear()
     assert card(get(logged_in), waiting) == "2"
     make_senior(session, "Sist", phone="+46701110003")
     clock.shift(timedelta(seconds=61))  # 10:01:31, the figures of 10:00:30 are too old

@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import (
         auth,
+        cache,
         call_plans,
         call_reports,
         cli,
@@ -65,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     call_reports.init_app(app)
     volunteer_page.init_app(app)
     message_log.init_app(app)
+    cache.init_app(app)
     reports.init_app(app)
     text_admin.init_app(app)
     twilio_hooks.init_app(app)

@@ -7,10 +7,8 @@ REPORT_CACHE_SECONDS where every web worker finds them; the page says when they 
 and offers to compute them anew.
 """
 
-import hashlib
 import time
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -26,10 +24,10 @@ from flask import (
 from flask_babel import format_date, format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_caching import Cache
 from markupsafe import Markup, escape
 
 from . import report_charts
+from .cache import Cache, get_cache
 from .db import get_session, utcnow
 from .people import local_today
 from .report_export import (
@@ -126,10 +124,6 @@ def shortcuts(year: int, today: date) -> dict[str, list[tuple[str, date, date]]]
 
 # ---------------------------------------------------------------- the figures, kept a while
 
-def _cache() -> Cache:
-    return current_app.extensions["vanringen.report_cache"]
-
-
 def _key(start: date, end: date) -> str:
     return f"{start}:{end}:{current_app.config['REPORT_MIN_GROUP']}"
 
@@ -138,7 +132,7 @@ def cached_report(start: date, end: date) -> dict:
     """{"report": …, "computed_at": UTC datetime}: kept, or computed now and kept. While one
     web worker computes a period, the others wait for its figures rather than compute them
     too (each computation slows the other down)."""
-    cache, key = _cache(), _key(start, end)
+    cache, key = get_cache(), _key(start, end)
     entry = cache.get(key)
     if entry is None and not cache.add(f"{key}:computing", True, timeout=COMPUTING_SECONDS):
         entry = _computed_elsewhere(cache, key)
@@ -172,11 +166,11 @@ def rendered_report(start: date, end: date, entry: dict, printable: bool = False
     were computed, so figures computed anew are never shown in an older drawing."""
     key = (f"{_key(start, end)}:html:{get_locale()}:{int(printable)}:"
            f"{entry['computed_at'].isoformat()}")
-    html = _cache().get(key)
+    html = get_cache().get(key)
     if html is None:
         html = render_template("reports/_report.html", report=entry["report"],
                                printable=printable)
-        _cache().set(key, html)
+        get_cache().set(key, html)
     return Markup(html)
 
 
@@ -214,7 +208,7 @@ def recompute():
     start, end, errors = period_from(request.form, local_today())
     if errors:
         return _page("reports/index.html", request.form)
-    _cache().delete(_key(start, end))
+    get_cache().delete(_key(start, end))
     return redirect(url_for(".index", fran=start.isoformat(), till=end.isoformat()))
 
 
@@ -247,22 +241,6 @@ def share(value: float | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    seconds = app.config["REPORT_CACHE_SECONDS"]
-    if not seconds:
-        settings = {"CACHE_TYPE": "NullCache", "CACHE_NO_NULL_WARNING": True}
-    elif app.config["REDIS_URL"]:  # shared by every web worker
-        settings = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": app.config["REDIS_URL"]}
-    elif app.testing and not app.config.get("REPORT_CACHE_DIR"):
-        # Tests reuse one database for many programmes: figures must not outlive the app.
-        settings = {"CACHE_TYPE": "SimpleCache"}
-    else:  # shared by the web workers of one machine; one folder per database
-        folder = app.config.get("REPORT_CACHE_DIR") or Path(app.instance_path) / "report-cache" / \
-            hashlib.sha256(app.config["DATABASE_URL"].encode()).hexdigest()[:16]
-        settings = {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(folder)}
-    cache = Cache()
-    cache.init_app(app, config=settings | {"CACHE_DEFAULT_TIMEOUT": seconds,
-                                           "CACHE_KEY_PREFIX": "vanringen-report:"})
-    app.extensions["vanringen.report_cache"] = cache
     app.register_blueprint(bp)
     app.jinja_env.filters.update(figure=figure, share=share, group_label=group_label)
     app.jinja_env.globals.update(

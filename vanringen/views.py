@@ -4,8 +4,8 @@ calls (the figures come from vanringen/dashboard.py).
 Tasks, intake requests, extracts and the longest-waiting seniors are read on every request:
 a coordinator must see a new concern at once. The aggregates over whole tables
 (dashboard.counted_figures) cost more than all the rest of the page, so they are kept
-COUNTED_SECONDS in the reports' cache (vanringen/reports.py: shared by the web workers, so
-one of them counts for all) and the page says when they were counted."""
+COUNTED_SECONDS in the app's cache (vanringen/cache.py: shared by the web workers, so one of
+them counts for all) and the page says when they were counted."""
 
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, current_app, render_template
 from sqlmodel import select
 
 from . import dashboard, intake
+from .cache import get_cache
 from .db import get_session, utcnow
 from .messaging import FAILED
 from .models import Message
@@ -30,7 +31,7 @@ bp = Blueprint("views", __name__)
 def counted_figures(*, now: datetime, today: date) -> dashboard.CountedFigures:
     """This day's counted figures, at most COUNTED_SECONDS old; the key holds the local date
     because the day's and the week's edges move at midnight."""
-    cache = current_app.extensions["vanringen.report_cache"]
+    cache = get_cache()
     key = f"dashboard:{today.isoformat()}"
     figures = cache.get(key)
     if figures is None:

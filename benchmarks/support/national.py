@@ -3,7 +3,7 @@ benchmarks/followup.py and benchmarks/pages.py share.
 
 For N active pairs (20 000 in the issue; the rest scales with it): 2.5 N seniors, 1.5 N
 volunteers (most approved, capacity 1–2; the others somewhere between application and
-approval, or declined), N/2 ended pairs with their reasons, ~40 weeks of weekly calls per pair
+approval, or declined), N/2 ended pairs with their reasons, ~42 weeks of weekly calls per pair
 and ~100 N call log entries, with some pairs and volunteers breaking each follow-up rule (no
 held call for 14+ days, three no-answers in a row, no report for 21+ days) and a few pauses.
 Around them: the people's history and consents, the reminders of the last and next two weeks

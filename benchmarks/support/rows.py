@@ -9,7 +9,7 @@ import sqlalchemy as sa
 TZ = ZoneInfo("Europe/Stockholm")
 # Now, so that the timestamps the app sets itself agree with the data.
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
-WEEKS = 40  # of calls behind every pair that started long enough ago
+WEEKS = 42  # of calls behind every pair that started long enough ago
 AHEAD_DAYS = 14  # calls planned ahead
 REMINDER_DAYS = 14  # reminders kept in the message log, back from now
 
