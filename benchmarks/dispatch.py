@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from support.rows import ensure_database
 
 from vanringen import texts
 from vanringen.cli import upgrade
@@ -29,17 +30,6 @@ TARGET = 1000.0
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/vanringen_bench"
 VANRINGEN = Path(sys.executable).with_name("vanringen")
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-
-def ensure_database(url: str) -> None:
-    target = sa.engine.make_url(url)
-    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                              {"n": target.database}).first()
-        if not exists:
-            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 def write_reminders(engine, count: int) -> None:
