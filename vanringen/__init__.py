@@ -35,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
         message_log,
         pairs,
         people,
+        permissions,
         proposals,
         reports,
         scheduler,
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
+    permissions.init_app(app)
     people.init_app(app)
     seniors.init_app(app)
     volunteers.init_app(app)

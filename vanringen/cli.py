@@ -12,6 +12,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from . import report_export
 from .db import get_session
+from .gdpr_cli import gdpr_cli
 from .report_figures import MAX_DAYS, compute_report
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -101,6 +102,7 @@ def report_command(start, end, kind, out):
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
+    app.cli.add_command(gdpr_cli)
     app.cli.add_command(report_command)
 
 

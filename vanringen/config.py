@@ -1,6 +1,7 @@
 """Typed settings, read from the environment (and nothing else) at app creation."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -81,6 +82,27 @@ class Settings(BaseSettings):
     # so every web worker on the machine shares them.
     REPORT_CACHE_DIR: str = ""
     REPORT_MIN_GROUP: int = 5
+    # Retention (the scheduler runs it daily at RETENTION_TIME, local time): ended
+    # participants are anonymised this many months after their last pair ended or their
+    # application was declined; intake-line recordings are deleted after INTAKE_RECORDING_DAYS;
+    # audit rows older than AUDIT_RETENTION_MONTHS are removed (never less than 12).
+    RETENTION_MONTHS: int = 24
+    INTAKE_RECORDING_DAYS: int = 90
+    AUDIT_RETENTION_MONTHS: int = 36
+    RETENTION_TIME: str = "03:30"
+    # Staff sessions end after this long without a request.
+    SESSION_IDLE_MINUTES: int = 30
+    # This many failed sign-ins in a row lock the account for LOGIN_LOCK_MINUTES.
+    LOGIN_MAX_FAILURES: int = 5
+    LOGIN_LOCK_MINUTES: int = 15
+    # A password-reset link works this long, and only once.
+    PASSWORD_RESET_MINUTES: int = 60
+    # Admins must set up a second factor (TOTP) before they can use the admin pages.
+    REQUIRE_TOTP_FOR_ADMINS: bool = False
+    # E-mail (password resets): smtp://user:password@host:587 (STARTTLS) or smtps://…:465;
+    # without it e-mails are only recorded in the outbox like SMS.
+    SMTP_URL: str = ""
+    MAIL_FROM: str = "Vänringen <no-reply@vanringen.se>"
 
 
 def load_config(config: dict | None = None) -> dict:
@@ -126,6 +148,9 @@ def load_config(config: dict | None = None) -> dict:
         values.setdefault("SESSION_COOKIE_SECURE", True)
     values.setdefault("SESSION_COOKIE_HTTPONLY", True)
     values.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Idle expiry: the session is permanent and its cookie renewed on every request.
+    values["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=values["SESSION_IDLE_MINUTES"])
+    values["AUDIT_RETENTION_MONTHS"] = max(12, values["AUDIT_RETENTION_MONTHS"])
     return values
 
 

@@ -1,6 +1,6 @@
 """The pages anyone may see without signing in: the volunteer application and its thank-you.
 
-Every endpoint here is public because of the blueprint's name (auth.PUBLIC_PREFIXES).
+Every endpoint here is public because of the blueprint's name (permissions.PUBLIC_PREFIXES).
 """
 
 import logging

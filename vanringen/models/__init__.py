@@ -6,6 +6,7 @@ Multi-valued fields (languages, availability, call times) are stored as ';'-join
 the same form the CSV files use. Every instant is an aware UTC datetime.
 """
 
+from .audit import AuditEvent
 from .calls import CallLog, IntakeRequest, PairPause, ScheduledCall
 from .matching import InterestCategory, MatchProposal, MatchRun, Pair, Rejection
 from .messages import InboundMessage, Message, MessageTemplate, SmsOptOut
@@ -22,7 +23,7 @@ from .people import (
 from .tasks import Task
 
 __all__ = [
-    "CallLog", "Consent", "InboundMessage", "IntakeRequest", "InterestCategory",
+    "AuditEvent", "CallLog", "Consent", "InboundMessage", "IntakeRequest", "InterestCategory",
     "MatchProposal", "MatchRun", "Message", "MessageTemplate", "Pair", "PairPause",
     "PersonBase", "PersonEvent", "Rejection", "ScheduledCall", "Senior", "SeniorBase",
     "SmsOptOut", "StaffUser", "Task", "Volunteer", "VolunteerBase",

@@ -90,6 +90,8 @@ class IntakeRequest(SQLModel, table=True):
     recording_url: str = Field(default="", max_length=400)
     recording_seconds: int | None = None
     transcription: str = Field(default="")
+    # Deleted at Twilio and here after INTAKE_RECORDING_DAYS (or with the caller's erasure).
+    recording_deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     status: str = Field(default="open", max_length=10, index=True)  # open | done
     senior_id: int | None = Field(default=None, foreign_key="senior.id", ondelete="SET NULL")
     note: str = Field(default="")

@@ -18,6 +18,12 @@ class StaffUser(SQLModel, table=True):
     phone: str = Field(default="", max_length=20)  # E.164; for the on-duty SMS
     on_duty: bool = False  # gets an SMS when a volunteer reports a concern
     active: bool = True
+    # Consecutive failed sign-ins; at the limit the account is locked until `locked_until`.
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    totp_secret: str = Field(default="", max_length=64)  # base32; empty: no second factor
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = utc_timestamp()
 
     # Flask-Login protocol
@@ -82,6 +88,8 @@ class Senior(SeniorBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     status: str = Field(default="waiting", max_length=20, index=True)
     waiting_since: datetime | None = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Anonymised (request, withdrawn consent or retention): only what reports count is left.
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = utc_timestamp()
     updated_at: datetime = utc_timestamp()
 
@@ -106,6 +114,7 @@ class Volunteer(VolunteerBase, table=True):
     trained_on: date | None = None
     training_course: str = Field(default="", max_length=120)
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = utc_timestamp()
     updated_at: datetime = utc_timestamp()
 
@@ -143,4 +152,7 @@ class Consent(SQLModel, table=True):
                                        ondelete="SET NULL")
     recorded_by_name: str = Field(default="", max_length=120)
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_method: str = Field(default="", max_length=20)  # web | verbal | written | sms
+    withdrawn_by_id: int | None = Field(default=None, foreign_key="staff_user.id",
+                                        ondelete="SET NULL")
     created_at: datetime = utc_timestamp()
