@@ -17,6 +17,9 @@ class OutboxBackend:
                    status_callback: str | None = None) -> SendResult:
         return SendResult(self.name, f"OB{uuid.uuid4().hex}", "recorded")
 
+    def delete_recording(self, recording_sid: str) -> None:
+        """Nothing was recorded here: Twilio's recordings are only reached through Twilio."""
+
 
 class ConsoleBackend(OutboxBackend):
     """Like the outbox, and prints each message, for watching a laptop run."""
@@ -38,6 +41,9 @@ class ConsoleBackend(OutboxBackend):
                    status_callback: str | None = None) -> SendResult:
         self._print(f"[Samtal till {to}] {twiml_url}")
         return super().start_call(to, twiml_url=twiml_url)
+
+    def delete_recording(self, recording_sid: str) -> None:
+        self._print(f"[Radera inspelning {recording_sid}]")
 
 
 def get_backend(name: str, **settings):

@@ -1,6 +1,8 @@
 """SMS and outbound calls through Twilio's REST API, every failure sorted into try-again
 (TemporaryError) or give-up (PermanentError) with Twilio's error code."""
 
+import re
+
 from twilio.base.exceptions import TwilioException
 
 from .errors import PermanentError, TemporaryError
@@ -73,22 +75,35 @@ class TwilioBackend:
                           status_callback_event=CALL_EVENTS)
         return self._create(self.client.calls, params)
 
+    def delete_recording(self, recording_sid: str) -> None:
+        """Delete a recording (and its transcription) at Twilio. One already gone (404) is
+        what was wanted, so it is no error: a retry after a lost answer must succeed."""
+        try:
+            self._request(self.client.recordings(recording_sid).delete,
+                          unsure="it may have been deleted")
+        except PermanentError as exc:
+            if getattr(exc.__cause__, "status", None) != 404:
+                raise
+
     def _create(self, resource, params: dict) -> SendResult:
+        created = self._request(lambda: resource.create(**params), unsure="it may have been sent")
+        return SendResult(self.name, created.sid, created.status)
+
+    @staticmethod
+    def _request(call, *, unsure: str):
         # twilio-python lets requests' own exceptions through untouched (9.13 wraps none).
         from requests import exceptions as http
 
         try:
-            created = resource.create(**params)
+            return call()
         except TwilioException as exc:
             raise _sorted(exc) from exc
         except http.ConnectionError as exc:  # before Timeout: ConnectTimeout is both
             raise TemporaryError(f"connection to Twilio failed ({type(exc).__name__})") from exc
         except (http.Timeout, http.ChunkedEncodingError) as exc:
-            # The request went out, so Twilio may have accepted it: a retry can send twice.
+            # The request went out, so Twilio may have acted on it: a retry can do it twice.
             raise TemporaryError(
-                f"no complete answer from Twilio ({type(exc).__name__}); "
-                "it may have been sent") from exc
-        return SendResult(self.name, created.sid, created.status)
+                f"no complete answer from Twilio ({type(exc).__name__}); {unsure}") from exc
 
 
 def _sorted(exc: TwilioException) -> TemporaryError | PermanentError:
@@ -103,7 +118,9 @@ def _sorted(exc: TwilioException) -> TemporaryError | PermanentError:
 
 
 def _twilio_message(exc) -> str:
-    # TwilioRestException carries msg ("Unable to create record: <Twilio's words>");
+    # TwilioRestException carries msg ("Unable to create record: <Twilio's words>", or
+    # "delete" for a deletion);
     # RFC 9457 answers (TwilioServiceException, newer twilio 9.x) carry title and detail.
     text = getattr(exc, "msg", None) or getattr(exc, "detail", None) or getattr(exc, "title", "")
-    return str(text).removeprefix("Unable to create record: ") or "request refused"
+    text = re.sub(r"^Unable to \w+ record: ", "", str(text))
+    return text or "request refused"

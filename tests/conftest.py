@@ -67,7 +67,10 @@ def database_url(migrated_db, tmp_path):
 
 @pytest.fixture
 def app(database_url):
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test", "TESTING": True})
+    # Many tests sign in and then move the clock days ahead; the idle sign-out has its own
+    # tests (test_auth.py) with the real limit.
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test", "TESTING": True,
+                      "SESSION_IDLE_MINUTES": 525600})
     yield app
     app.extensions["vanringen.engine"].dispose()
 

@@ -67,8 +67,10 @@ def test_creates_people_consents_and_history(runner, session):
     assert (len(seniors), len(volunteers)) == (30, 20)
     assert "Skapade 30 seniorer och 20 volontärer" in result.output
 
-    coordinator = session.exec(select(StaffUser)).one()
-    assert (coordinator.email, coordinator.role) == (demo.DEMO_EMAIL, "coordinator")
+    staff = session.exec(select(StaffUser).order_by(StaffUser.email)).all()
+    assert [(u.email, u.role) for u in staff] == [(demo.DEMO_ADMIN_EMAIL, "admin"),
+                                                  (demo.DEMO_EMAIL, "coordinator")]
+    coordinator = staff[1]
     consents = session.exec(select(Consent)).all()
     assert sorted(c.senior_id for c in consents if c.senior_id) == sorted(s.id for s in seniors)
     assert sorted(c.volunteer_id for c in consents if c.volunteer_id) == \
@@ -147,7 +149,7 @@ def test_runs_again_without_clashing(runner, session):
     run(runner, "--seniors", "60", "--volunteers", "60")
     result = run(runner, "--seniors", "60", "--volunteers", "60")
     assert "kontot fanns redan" in result.output
-    assert len(session.exec(select(StaffUser)).all()) == 1
+    assert len(session.exec(select(StaffUser)).all()) == 2
     people = session.exec(select(Senior)).all() + session.exec(select(Volunteer)).all()
     assert len(people) == 240
     assert len({p.phone for p in people}) == 240

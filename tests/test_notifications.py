@@ -52,6 +52,13 @@ def test_console_prints_one_line_per_message():
     assert result.provider == "console"
 
 
+def test_outbox_and_console_delete_recordings_without_a_word_to_anyone():
+    assert OutboxBackend().delete_recording("RE" + "1" * 32) is None
+    stream = io.StringIO()
+    ConsoleBackend(stream).delete_recording("RE" + "1" * 32)
+    assert stream.getvalue() == f"[Radera inspelning RE{'1' * 32}]\n"
+
+
 def test_backend_by_name():
     assert isinstance(get_backend("outbox"), OutboxBackend)
     assert isinstance(get_backend("console"), ConsoleBackend)

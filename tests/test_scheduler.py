@@ -55,7 +55,7 @@ def test_the_scheduler_runs_one_pass_at_a_time_every_interval(app):
     app.config["FOLLOWUP_INTERVAL_MINUTES"] = 15
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"tick", "followup"}
+    assert set(jobs) == {"tick", "followup", "retention"}
     assert jobs["tick"].trigger.interval == timedelta(seconds=10)
     assert jobs["followup"].trigger.interval == timedelta(minutes=15)
     assert all(job.max_instances == 1 and job.coalesce is True for job in jobs.values())

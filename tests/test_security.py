@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import PASSWORD, Client, html_text, need_tool
 from sqlmodel import select
+from test_seniors import intake
 
 from vanringen import create_app
-from vanringen.models import Volunteer
+from vanringen.models import Senior, Volunteer
 
 CSP = ("default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
        "object-src 'none'; media-src 'self'; img-src 'self' data:")
@@ -226,3 +227,12 @@ def test_without_redis_the_limits_still_hold_in_memory(make_app):
     client = make_app(REDIS_URL="redis://127.0.0.1:1/0", RATELIMIT_LOGIN="1 per minute")
     assert sign_in(client).status_code == 422
     assert sign_in(client).status_code == 429
+
+
+def test_a_nul_in_any_staff_form_or_search_is_refused_and_nothing_written(logged_in, session):
+    response = logged_in.submit("/seniorer/ny", intake(first_name="Ann\x00a"))
+    assert response.status_code == 400
+    assert "Något blev fel i förfrågan" in response.get_data(as_text=True)
+    assert session.exec(select(Senior)).all() == []
+    assert logged_in.get("/seniorer/?q=a%00b").status_code == 400
+    assert logged_in.get("/seniorer/?q=ab").status_code == 200

@@ -112,6 +112,56 @@ def test_request_prism_refuses_is_permanent(twilio_backend, twilio_http):
     assert [v["location"] for v in twilio_http.last_json()["validation"]] == [["body", "Url"]]
 
 
+RECORDING = "RE" + "0123456789abcdef" * 2
+
+
+def test_recording_is_deleted_as_the_spec_wants(twilio_backend, twilio_http):
+    assert twilio_backend.delete_recording(RECORDING) is None
+    method, url, body = twilio_http.last_sent
+    assert method == "DELETE" and body == ""
+    assert url.endswith(f"/2010-04-01/Accounts/{FAKE_ACCOUNT_SID}/Recordings/{RECORDING}.json")
+
+
+def test_deleting_a_recording_prism_refuses_is_permanent(twilio_backend, twilio_http):
+    with pytest.raises(PermanentError) as caught:
+        twilio_backend.delete_recording("RE1")  # not a recording sid
+    assert caught.value.code == 422
+    assert twilio_http.last_sent[1].endswith("/Recordings/RE1.json")
+
+
+@pytest.mark.parametrize("body", [twilio_error(404, 20404, "The requested resource was not found"),
+                                  "<html>Not Found</html>"])
+def test_a_recording_already_gone_counts_as_deleted(body):
+    http = CannedHttpClient(404, body)
+    assert backend_with(http).delete_recording(RECORDING) is None
+    ((method, url, _),) = http.requests
+    assert method == "DELETE" and url.endswith(f"/Recordings/{RECORDING}.json")
+
+
+@pytest.mark.parametrize(("status", "code", "error"), [
+    (401, 20003, PermanentError),
+    (403, 20403, PermanentError),
+    (429, 20429, TemporaryError),
+    (500, 20500, TemporaryError),
+])
+def test_deletion_errors_are_sorted_like_send_errors(status, code, error):
+    backend = backend_with(CannedHttpClient(status, twilio_error(status, code, "No access")))
+    with pytest.raises(error) as caught:
+        backend.delete_recording(RECORDING)
+    assert type(caught.value) is error and caught.value.code == code
+    assert "Unable to" not in str(caught.value)
+
+
+def test_deletion_without_an_answer_is_temporary():
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        http = MockTwilioHttpClient(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.2)
+        with pytest.raises(TemporaryError, match="may have been deleted"):
+            backend_with(http).delete_recording(RECORDING)
+        http.session.close()
+
+
 # Twilio's failures, crafted
 
 @pytest.mark.parametrize(("status", "code", "error"), [

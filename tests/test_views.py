@@ -22,6 +22,7 @@ from vanringen.models import (
     ScheduledCall,
     Task,
 )
+from vanringen.people import local_today
 from vanringen.tasks import open_task
 
 NOW = at("2026-12-09 10:00")  # a Wednesday; the week is Monday 7 – Sunday 13 December
@@ -366,6 +367,19 @@ def test_counted_figures_lag_a_minute_but_a_new_concern_shows_at_once(app, sessi
     clock.shift(timedelta(seconds=61))  # 10:01:31, the figures of 10:00:30 are too old
     page = get(logged_in)
     assert card(page, waiting) == "3" and "räknades kl. 10:01 " in page
+
+
+def test_cached_figures_hold_no_names_and_a_changed_name_shows_at_once(app, session,
+                                                                       logged_in, clock):
+    volunteer = make_volunteer(session, "Sigrid", approved_at=datetime(2026, 1, 1, tzinfo=UTC))
+    assert "Sigrid Berg" in section(get(logged_in), "h-free")
+    with app.app_context():
+        cached = app.extensions["vanringen.cache"].get(f"dashboard:{local_today().isoformat()}")
+    assert cached.free[1][0].volunteer_id == volunteer.id and "Sigrid" not in repr(cached)
+    volunteer.first_name, volunteer.last_name = "Raderad", ""  # as an erasure leaves it
+    session.commit()
+    free = section(get(logged_in), "h-free")
+    assert "Raderad" in free and "Sigrid" not in free
 
 
 # ---------------------------------------------------------------- in a browser

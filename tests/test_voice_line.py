@@ -14,6 +14,7 @@ from test_matches import make_pair, make_senior
 from test_seniors import intake as senior_form
 from twilio_mock import FAKE_AUTH_TOKEN, signed_webhook
 
+from vanringen.db import utcnow
 from vanringen.models import CallLog, IntakeRequest, Pair, PairPause, ScheduledCall, Volunteer
 
 PROGRAMME = "+46766861004"
@@ -405,6 +406,24 @@ def test_the_recording_and_its_transcription_complete_one_intake_request(app, cl
     assert intake.recording_url == recording["RecordingUrl"]
     assert intake.recording_seconds == 43
     assert intake.transcription == "Hej, jag heter Ingrid och bor i Farsta."
+
+
+def test_callbacks_after_the_recording_was_deleted_bring_nothing_back(client, session):
+    choose(client, "1")
+    (intake,) = intakes(session)
+    intake.recording_deleted_at = utcnow()
+    session.commit()
+    late = {"CallSid": CA, "RecordingSid": "RE" + "34" * 16, "RecordingStatus": "completed",
+            "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE2",
+            "RecordingDuration": "12"}
+    assert post(client, f"{BASE}/twilio/voice/intag/inspelning", late).status_code == 204
+    assert post(client, f"{BASE}/twilio/voice/intag/text",
+                {"CallSid": CA, "TranscriptionStatus": "completed",
+                 "TranscriptionText": "Jag heter Ingrid"}).status_code == 204
+    session.expire_all()
+    (intake,) = intakes(session)
+    assert (intake.recording_url, intake.recording_seconds, intake.transcription) == (
+        "", None, "")
 
 
 def test_a_failed_transcription_leaves_the_text_empty(client, session):

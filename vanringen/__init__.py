@@ -21,6 +21,9 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     from . import (
+        access_log,
+        access_views,
+        audit_log,
         auth,
         cache,
         call_plans,
@@ -28,22 +31,27 @@ def create_app(config: dict | None = None) -> Flask:
         cli,
         db,
         demo,
+        erasure_views,
         errors,
         i18n,
         imports,
         intake,
         message_log,
         pairs,
+        password_reset,
         people,
         permissions,
         proposals,
         reports,
+        retention,
         scheduler,
         security,
         seniors,
+        staff_admin,
         tasks,
         taxonomy_admin,
         text_admin,
+        totp,
         twilio_hooks,
         views,
         volunteer_page,
@@ -54,10 +62,15 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
+    totp.init_app(app)
+    password_reset.init_app(app)
     permissions.init_app(app)
+    access_log.init_app(app)  # after permissions: logs only what they let through
     people.init_app(app)
     seniors.init_app(app)
     volunteers.init_app(app)
+    access_views.init_app(app)
+    erasure_views.init_app(app)
     imports.init_app(app)
     intake.init_app(app)
     proposals.init_app(app)
@@ -71,8 +84,11 @@ def create_app(config: dict | None = None) -> Flask:
     cache.init_app(app)
     reports.init_app(app)
     text_admin.init_app(app)
+    staff_admin.init_app(app)
+    audit_log.init_app(app)
     twilio_hooks.init_app(app)
     scheduler.init_app(app)
+    retention.init_app(app)
     views.init_app(app)
     cli.init_app(app)
     demo.init_app(app)

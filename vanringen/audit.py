@@ -25,11 +25,10 @@ def _request_actor() -> dict:
     }
 
 
-def record(action: str, *, session, senior_id: int | None = None,
-           volunteer_id: int | None = None, pair_id: int | None = None,
+def values(action: str, *, senior_id=None, volunteer_id=None, pair_id=None,
            staff_id: int | None = None, detail: str = "", actor_id: int | None = None,
-           actor_volunteer_id: int | None = None,
-           status_code: int | None = None) -> AuditEvent:
+           actor_volunteer_id: int | None = None, status_code: int | None = None) -> dict:
+    """The columns of one audit row (`record` and access_log's own INSERT share them)."""
     fields = _request_actor()
     if actor_id is not None:
         fields["actor_id"] = actor_id
@@ -37,8 +36,19 @@ def record(action: str, *, session, senior_id: int | None = None,
         # A volunteer's address is their personal data and the log outlives erasure.
         fields["actor_volunteer_id"] = actor_volunteer_id
         fields["ip"] = ""
-    event = AuditEvent(action=action, senior_id=senior_id, volunteer_id=volunteer_id,
-                       pair_id=pair_id, staff_id=staff_id, detail=detail[:400],
-                       status_code=status_code, **fields)
+    return {"action": action, "senior_id": senior_id, "volunteer_id": volunteer_id,
+            "pair_id": pair_id, "staff_id": staff_id, "detail": detail[:400],
+            "status_code": status_code, **fields}
+
+
+def record(action: str, *, session, senior_id: int | None = None,
+           volunteer_id: int | None = None, pair_id: int | None = None,
+           staff_id: int | None = None, detail: str = "", actor_id: int | None = None,
+           actor_volunteer_id: int | None = None,
+           status_code: int | None = None) -> AuditEvent:
+    event = AuditEvent(**values(action, senior_id=senior_id, volunteer_id=volunteer_id,
+                                pair_id=pair_id, staff_id=staff_id, detail=detail,
+                                actor_id=actor_id, actor_volunteer_id=actor_volunteer_id,
+                                status_code=status_code))
     session.add(event)
     return event

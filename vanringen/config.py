@@ -148,8 +148,10 @@ def load_config(config: dict | None = None) -> dict:
         values.setdefault("SESSION_COOKIE_SECURE", True)
     values.setdefault("SESSION_COOKIE_HTTPONLY", True)
     values.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    # Idle expiry: the session is permanent and its cookie renewed on every request.
-    values["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=values["SESSION_IDLE_MINUTES"])
+    # Idle expiry is checked on the server (auth.check_session); the cookie outlives it by
+    # half a day so that the browser still sends it and the sign-in page can say why.
+    values["PERMANENT_SESSION_LIFETIME"] = (timedelta(minutes=values["SESSION_IDLE_MINUTES"])
+                                            + timedelta(hours=12))
     values["AUDIT_RETENTION_MONTHS"] = max(12, values["AUDIT_RETENTION_MONTHS"])
     return values
 

@@ -7,6 +7,7 @@ value is valid in a file exactly when it is valid in a form. The caller commits.
 
 import csv
 import io
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -36,6 +37,9 @@ OPTIONAL = {
     "seniors": {"last_name", "birth_year", "interests", "availability", "district"},
     "volunteers": {"last_name", "email", "interests"},
 }
+# PostgreSQL refuses NUL in text (the whole import would fail), and no register means to
+# hold control characters; tab and line breaks are kept (quoted multi-line cells).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 med BOM", "cp1252": "Windows-1252"}
 DELIMITER_NAMES = {",": "kommaavgränsad", ";": "semikolonavgränsad"}
 
@@ -253,6 +257,11 @@ def read_rows(text: str, kind: str, result: ImportResult, region: str = "SE") ->
             raw = record[position] if position < len(record) else ""
             if column not in optional and not raw.strip():
                 result.errors.append(RowError(row, column, "värde saknas"))
+                good = False
+                continue
+            if CONTROL_CHARACTERS.search(raw):
+                result.errors.append(RowError(row, column, "värdet innehåller kontrolltecken "
+                                                            "(osynliga tecken) – ta bort dem"))
                 good = False
                 continue
             try:

@@ -7,7 +7,7 @@ At national scale the aggregates over whole tables (people by status, volunteers
 the week's calls) cost far more than the rest of the page together; `counted_figures` gathers
 exactly those, so that the page can keep them a minute while tasks stay live."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -154,9 +154,9 @@ def longest_waiting(*, session: Session) -> list[Senior]:
 @dataclass
 class FreeVolunteer:
     volunteer_id: int
-    name: str
     free: int
     free_since: datetime | None
+    name: str = ""  # filled in live (with_names): names never sit in the shared cache
 
 
 def free_volunteers(*, session: Session) -> tuple[int, list[FreeVolunteer]]:
@@ -172,15 +172,22 @@ def free_volunteers(*, session: Session) -> tuple[int, list[FreeVolunteer]]:
                                  load.c.last_end > Volunteer.approved_at))
     since = sa.case((ended_later, load.c.last_end), else_=Volunteer.approved_at)
     rows = session.exec(
-        select(Volunteer.id, Volunteer.first_name, Volunteer.last_name, free, since,
-               sa.func.count().over())
+        select(Volunteer.id, free, since, sa.func.count().over())
         .outerjoin(load, load.c.volunteer_id == Volunteer.id)
         .where(Volunteer.status == "approved", free > 0)
         .order_by(since.asc().nulls_last(), Volunteer.id)
         .limit(SHOWN_PEOPLE)).all()
-    found = [FreeVolunteer(vid, f"{first} {last}".strip(), n, moment)
-             for vid, first, last, n, moment, _count in rows]
-    return (rows[0][5] if rows else 0), found
+    found = [FreeVolunteer(vid, n, moment) for vid, n, moment, _count in rows]
+    return (rows[0][3] if rows else 0), found
+
+
+def with_names(found: list[FreeVolunteer], *, session: Session) -> list[FreeVolunteer]:
+    """The volunteers' names as they are now: an erased volunteer's name is gone at once."""
+    ids = [v.volunteer_id for v in found]
+    names = {vid: f"{first} {last}".strip() for vid, first, last in session.exec(
+        select(Volunteer.id, Volunteer.first_name, Volunteer.last_name)
+        .where(Volunteer.id.in_(ids))).all()} if ids else {}
+    return [replace(v, name=names.get(v.volunteer_id, "")) for v in found]
 
 
 def proposals_to_review(*, session: Session) -> int:

@@ -34,6 +34,9 @@ from .volunteer_forms import VOLUNTEER_CONSENT_TEXT, VOLUNTEER_CONSENT_VERSION
 DEMO_EMAIL = "demo@vanringen.se"
 DEMO_PASSWORD = "ring-sa-pratar-vi"
 DEMO_NAME = "Demo Koordinator"
+# An admin too, so a newcomer can see the staff accounts, the texts and the audit log.
+DEMO_ADMIN_EMAIL = "admin@vanringen.se"
+DEMO_ADMIN_NAME = "Demo Administratör"
 DEMO_URL = "http://127.0.0.1:5000"
 # A fixed default keeps screenshots and guides true to what a newcomer sees.
 DEFAULT_SEED = 1
@@ -290,6 +293,9 @@ def make_volunteer(demo: Demo) -> tuple[dict, list[dict]]:
 
 
 def demo_coordinator(session: Session) -> tuple[StaffUser, bool]:
+    if not session.exec(select(StaffUser).where(StaffUser.email == DEMO_ADMIN_EMAIL)).first():
+        create_user(DEMO_ADMIN_EMAIL, DEMO_PASSWORD, role="admin", name=DEMO_ADMIN_NAME,
+                    session=session)
     user = session.exec(select(StaffUser).where(StaffUser.email == DEMO_EMAIL)).first()
     if user:
         return user, False
@@ -401,7 +407,8 @@ def demo_data_command(if_empty, seniors, volunteers, pairs, seed):
                    "påhittade men kan tillhöra riktiga personer. Skicka inga riktiga SMS "
                    "från den här databasen.")
     account = "" if summary["created_account"] else " (kontot fanns redan)"
-    click.echo(f"Logga in på {DEMO_URL} med {DEMO_EMAIL} / {DEMO_PASSWORD}{account}")
+    click.echo(f"Logga in på {DEMO_URL} med {DEMO_EMAIL} / {DEMO_PASSWORD}{account}; "
+               f"som administratör med {DEMO_ADMIN_EMAIL} och samma lösenord.")
 
 
 def init_app(app: Flask) -> None:

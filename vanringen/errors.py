@@ -14,6 +14,13 @@ PAGES = {
           _l("Adressen kan vara felskriven, eller så har det du letade efter tagits bort.")),
     405: (_l("Det går inte att göra så här"),
           _l("Gå tillbaka till sidan du kom från och försök igen.")),
+    # Editing a person whose data has been erased (people.refuse_if_erased).
+    409: (_l("Uppgifterna är raderade"),
+          _l("Personens uppgifter har raderats och kan inte ändras. Bara det som räknas i "
+             "rapporterna finns kvar.")),
+    # A body beyond MAX_UPLOAD_MB, on any form (the upload page has its own, fuller page).
+    413: (_l("Det du skickade är för stort"),
+          _l("Gå tillbaka och skicka mindre text eller en mindre fil.")),
     # Rate limits (security.py): sign-in and the application form.
     429: (_l("För många försök"),
           _l("Vänta en minut och försök sedan igen.")),

@@ -19,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 
 from .csvimport import COLUMNS, ImportResult, import_csv
 from .db import get_engine, get_session, utcnow
+from .errors import http_error
 from .pair_import import import_pairs
 from .people import local_today
 from .planner import Planner
@@ -89,7 +90,7 @@ def upload():
 def too_large(exc):
     # Raised while the body is parsed (CSRF check included), before the view runs.
     if not current_user.is_authenticated:
-        return exc
+        return http_error(exc)  # the plain Swedish page: the upload form is not theirs
     return _page(ImportForm(formdata=None), status=413, too_large=True)
 
 

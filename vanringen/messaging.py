@@ -56,8 +56,9 @@ KIND_LABELS = {
     "reply_logged": _l("Svar på samtalsrapport"), "reply_moved": _l("Svar på FLYTTA"),
     "reply_too_early": _l("Svar på samtalsrapport"), "reply_problem": _l("Svar på SMS"),
     "reply_help": _l("Svar på SMS"),
+    "password_reset": _l("Nytt lösenord"), "staff_invitation": _l("Inbjudan till personal"),
 }
-CHANNEL_LABELS = {"sms": _l("SMS"), "voice": _l("Röstsamtal")}
+CHANNEL_LABELS = {"sms": _l("SMS"), "voice": _l("Röstsamtal"), "email": _l("E-post")}
 
 
 def moves_forward(current: str, new: str) -> bool:

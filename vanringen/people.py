@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, abort, current_app
 from flask_login import current_user
 from sqlmodel import Session, select
 
@@ -33,6 +33,13 @@ def record_event(action: str, *, session: Session, senior: Senior | None = None,
     )
     session.add(event)
     return event
+
+
+def refuse_if_erased(person: Senior | Volunteer) -> None:
+    """An erased person's row keeps only what reports count: nothing to edit, and no way
+    back into matching."""
+    if person.erased_at is not None:
+        abort(409)
 
 
 def days_since(moment: datetime | None, now: datetime | None = None) -> int | None:

@@ -11,12 +11,17 @@ from flask_login import current_user
 
 from .auth import login_manager
 
-PUBLIC_ENDPOINTS = {"auth.login", "static", "i18n.set_locale", "health"}
+# The sign-in steps come before there is anyone signed in: the TOTP code step checks the
+# half-done sign-in kept in the session itself.
+PUBLIC_ENDPOINTS = {"auth.login", "auth.login_code", "static", "i18n.set_locale", "health"}
 # Twilio's webhooks prove who calls with a signature instead (twilio_hooks); a volunteer's
 # page with the signed link in its address (volunteer_page).
-PUBLIC_PREFIXES = ("public.", "twilio.", "volunteer_page.")
-# Admin only: whole blueprints, or single endpoints.
-ADMIN_PREFIXES = ("text_admin.",)
+# A forgotten password is reset through a link by e-mail, before anyone is signed in.
+PUBLIC_PREFIXES = ("password_reset.", "public.", "twilio.", "volunteer_page.")
+# Admin only: whole blueprints, or single endpoints. Staff accounts and the message texts
+# change what everyone may do or what every senior hears; the audit log shows what every
+# coordinator did. Erasure and access requests ("erasure", "access") are daily work.
+ADMIN_PREFIXES = ("audit_log.", "staff_admin.", "text_admin.")
 ADMIN_ENDPOINTS: set[str] = set()
 
 

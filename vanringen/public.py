@@ -4,8 +4,10 @@ Every endpoint here is public because of the blueprint's name (permissions.PUBLI
 """
 
 import logging
+import re
 
 from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import gettext as _
 from wtforms import ValidationError
 
 from . import messaging
@@ -24,12 +26,18 @@ bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
 
 FIELD_NAMES = {"email": "e-post", "phone": "mobilnummer"}
+# No one types control characters, and PostgreSQL refuses NUL in text outright (a 500);
+# tab and line breaks are kept for the text areas.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @bp.route("/bli-telefonvan", methods=["GET", "POST"])
 def apply():
     form = ApplicationForm()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if form.is_submitted() and not _printable(form):
+        valid = False
+    if valid:
         try:
             values = profile_values(form)
         except ValidationError:
@@ -51,6 +59,18 @@ def apply():
     status = 422 if form.errors else 200
     return render_template("public/apply.html", form=form,
                            consent_text=VOLUNTEER_CONSENT_TEXT), status
+
+
+def _printable(form) -> bool:
+    """False, with an error on each field concerned, when any value has control characters."""
+    clean = True
+    for field in form:
+        if any(isinstance(value, str) and CONTROL_CHARACTERS.search(value)
+               for value in field.raw_data or ()):
+            field.errors = [*field.errors, _("Fältet innehåller otillåtna osynliga tecken. "
+                                             "Skriv texten igen utan dem.")]
+            clean = False
+    return clean
 
 
 def _note_duplicates(duplicates, *, session) -> None:

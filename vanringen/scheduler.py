@@ -102,7 +102,8 @@ def tick_command(now_text):
 def build_scheduler(app: Flask):
     """APScheduler with two jobs, both starting now: planning and sending every
     DISPATCH_INTERVAL_SECONDS, follow-up every FOLLOWUP_INTERVAL_MINUTES. Follow-up rules
-    count days and scan every pair, so running them with each send would only cost time."""
+    count days and scan every pair, so running them with each send would only cost time.
+    A third, retention, runs daily at RETENTION_TIME (vanringen/retention.py)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.interval import IntervalTrigger
 
@@ -129,6 +130,9 @@ def build_scheduler(app: Flask):
     scheduler.add_job(followup_job, IntervalTrigger(seconds=every), id="followup",
                       max_instances=1, coalesce=True, misfire_grace_time=every,
                       next_run_time=start)
+    from .retention import schedule  # the nightly retention; it imports this module
+
+    schedule(scheduler, app)
     return scheduler
 
 

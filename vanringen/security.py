@@ -11,11 +11,14 @@ X-Forwarded-Proto on. FORCE_HTTPS turns the app's redirect on for a proxy that p
 header but does not redirect. HSTS (production only) tells browsers to stay on https.
 """
 
-from flask import Flask
+from flask import Flask, abort, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import permissions
 
 # No inline scripts or styles anywhere (the app has no <script> and no style= attributes):
 # everything comes from the app's own origin. media-src for the intake inbox's <audio>.
@@ -71,7 +74,10 @@ def init_limits(app: Flask) -> None:
     app.extensions["vanringen.limiter"] = limiter
     # Decorating the registered views (not the module's functions) keeps each app's limits
     # in its own limiter; only the POST counts, so showing the form again is never refused.
+    # The code step and the reset form are sign-in too: same limit as the password.
     for endpoint, limit in (("auth.login", config["RATELIMIT_LOGIN"]),
+                            ("auth.login_code", config["RATELIMIT_LOGIN"]),
+                            ("password_reset.request_link", config["RATELIMIT_LOGIN"]),
                             ("public.apply", config["RATELIMIT_APPLY"])):
         app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(
             app.view_functions[endpoint])
@@ -86,8 +92,24 @@ def _trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
 
 
+def refuse_nul() -> None:
+    """PostgreSQL cannot store NUL in text and fails the query, so a value carrying one
+    (nobody types it) is refused at the door on every staff form and search, not as a 500
+    in whichever query meets it first. The public pages answer it themselves: the
+    application form by the field, the webhooks after their signature check."""
+    if permissions.required_role(request.endpoint or "") == "public":
+        return
+    try:
+        values = [*request.args.values(), *request.form.values()]
+    except HTTPException:
+        return  # too large: the view answers 413 itself
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
     """After every blueprint is registered: the limits wrap their views."""
     _trust_proxies(app)
     init_headers(app)
     init_limits(app)
+    app.before_request(refuse_nul)

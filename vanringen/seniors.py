@@ -24,7 +24,7 @@ from wtforms.fields.choices import SelectChoice
 from . import intake, vocab
 from .db import get_session, utcnow
 from .models import Consent, PersonEvent, Senior, StaffUser
-from .people import paginate, person_search, record_event, speaks
+from .people import paginate, person_search, record_event, refuse_if_erased, speaks
 from .senior_forms import FilterForm, IntakeForm, SeniorForm, StatusForm
 
 bp = Blueprint("seniors", __name__, url_prefix="/seniorer")
@@ -223,6 +223,7 @@ def new():
 def edit(senior_id: int):
     session = get_session()
     senior = get_senior(senior_id, session=session)
+    refuse_if_erased(senior)
     form = SeniorForm()
     form.confirm_duplicate.label.text = _("Spara ändå")
     if request.method == "GET":
@@ -267,7 +268,7 @@ def render_detail(senior: Senior, status_form: StatusForm, *, session: Session, 
         .join(StaffUser, PersonEvent.actor_id == StaffUser.id, isouter=True)
         .where(PersonEvent.senior_id == senior.id)
         .order_by(PersonEvent.at.desc(), PersonEvent.id.desc())).all()
-    allowed = TRANSITIONS.get(senior.status, set())
+    allowed = set() if senior.erased_at else TRANSITIONS.get(senior.status, set())
     # Only what can follow the current status is offered; the form still accepts all three
     # so that a stale page gets the transition error rather than "not a valid choice".
     status_form.status.choices = [c for c in status_form.status.choices if c.value in allowed]
@@ -289,6 +290,7 @@ def detail(senior_id: int):
 def set_status(senior_id: int):
     session = get_session()
     senior = get_senior(senior_id, session=session)
+    refuse_if_erased(senior)
     form = StatusForm()
     if form.validate_on_submit():
         try:

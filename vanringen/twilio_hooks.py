@@ -33,6 +33,8 @@ OPT_IN_WORDS = {"START"}
 # A code that says the number itself is the problem: trying again will not help.
 NO_RETRY_CODES = {str(INVALID_NUMBER), str(UNSUBSCRIBED), str(NOT_MOBILE)}
 DELIVERY_FAILED = {"undelivered", "failed", "busy", "no-answer", "canceled"}
+SID_MAX = 64  # the provider_id / call_sid columns
+PHONE_MAX = 20  # the from_number / to_number columns
 
 
 def signed_url() -> str:
@@ -54,6 +56,11 @@ def verify_signature():
     signature = request.headers.get("X-Twilio-Signature", "")
     if not RequestValidator(token).validate(signed_url(), request.form, signature):
         abort(403)
+    # Neither can come from Twilio, and PostgreSQL refuses both (NUL in text, a value longer
+    # than its column): a 400, not a failed insert. Twilio's SIDs have 34 characters.
+    if any("\x00" in value or (key.endswith("Sid") and len(value) > SID_MAX)
+           for key, values in request.form.lists() for value in values):
+        abort(400)
 
 
 def _xml(twiml: str):
@@ -86,7 +93,7 @@ def inbound_sms():
     session = get_session()
     sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
     phone, body = request.form.get("From", ""), request.form.get("Body", "")
-    if not sid or not phone:
+    if not sid or not phone or len(phone) > PHONE_MAX:
         abort(400)
     seen = session.exec(select(InboundMessage).where(InboundMessage.provider_id == sid)).first()
     if seen is not None:  # Twilio's retry of a request already handled
@@ -95,7 +102,8 @@ def inbound_sms():
     kind = "opt_out" if word in OPT_OUT_WORDS else "opt_in" if word in OPT_IN_WORDS else "other"
     senior, volunteer = _person(phone, session)
     inbound = InboundMessage(provider_id=sid, from_number=phone,
-                             to_number=request.form.get("To", ""), body=body, kind=kind,
+                             to_number=request.form.get("To", "")[:PHONE_MAX], body=body,
+                             kind=kind,
                              senior_id=senior.id if senior else None,
                              volunteer_id=volunteer.id if volunteer else None)
     session.add(inbound)
@@ -178,7 +186,7 @@ def status():
     if message is None or not new or not messaging.moves_forward(message.status, new):
         return "", 204  # unknown, or a late or repeated callback: nothing changes
     message.status, message.updated_at = new, utcnow()
-    code = form.get("ErrorCode", "")
+    code = form.get("ErrorCode", "")[:20]  # Twilio's are five digits
     if code:
         message.error_code = code
         message.error = f"Twilio {code}" + (f": {form['ErrorMessage']}"

@@ -7,6 +7,7 @@ a coordinator must see a new concern at once. The aggregates over whole tables
 COUNTED_SECONDS in the app's cache (vanringen/cache.py: shared by the web workers, so one of
 them counts for all) and the page says when they were counted."""
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -38,7 +39,8 @@ def counted_figures(*, now: datetime, today: date) -> dashboard.CountedFigures:
         figures = dashboard.counted_figures(session=get_session(), now=now, today=today,
                                             tz=ZoneInfo(current_app.config["TIMEZONE"]))
         cache.set(key, figures, timeout=COUNTED_SECONDS)
-    return figures
+    count, found = figures.free
+    return replace(figures, free=(count, dashboard.with_names(found, session=get_session())))
 
 
 @bp.get("/oversikt")

@@ -9,6 +9,7 @@ request is one row per CallSid. Neither side of a bridged call sees the other's 
 both see the programme's.
 """
 
+import re
 from datetime import datetime, timedelta
 from math import ceil
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from .twilio_hooks import _xml, bp
 # is a call of its own, logged without a planned call.
 BRIDGE_WINDOW = timedelta(hours=3)
 INTAKE_CHOICES = {"1": "friend", "2": "message"}
+E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 def _tz() -> ZoneInfo:
@@ -58,8 +60,11 @@ def _said(key: str, language: str = "sv", now: datetime | None = None, **params)
 
 
 def _programme_number() -> str:
-    # Without a configured number (development) the number that was called is the same.
-    return current_app.config["TWILIO_PHONE_NUMBER"] or request.form.get("To", "")
+    # Without a configured number (development) the number that was called is the same;
+    # only a real number is put in the TwiML (a control character there is invalid XML).
+    called = request.form.get("To", "")
+    return current_app.config["TWILIO_PHONE_NUMBER"] or (
+        called if E164.fullmatch(called) else "")
 
 
 def _refuse():
@@ -286,6 +291,10 @@ def _save_intake(update) -> IntakeRequest | None:
 
 def _recording(intake: IntakeRequest) -> None:
     form = request.form
+    # A callback Twilio retries after the recording was deleted (retention, erasure) must
+    # not bring its address back.
+    if intake.recording_deleted_at is not None:
+        return
     if form.get("RecordingSid") and form.get("RecordingStatus", "completed") == "completed":
         intake.recording_sid = form["RecordingSid"][:64]
         intake.recording_url = form.get("RecordingUrl", "")[:400] or intake.recording_url
@@ -333,7 +342,8 @@ def intake_transcription():
     form = request.form
 
     def transcribed(intake):
-        if form.get("TranscriptionStatus", "completed") == "completed":
+        if (form.get("TranscriptionStatus", "completed") == "completed"
+                and intake.recording_deleted_at is None):
             intake.transcription = form.get("TranscriptionText", "").strip()
 
     _save_intake(transcribed)

@@ -29,7 +29,14 @@ from wtforms import ValidationError
 from . import vocab
 from .db import get_session, utcnow
 from .models import Consent, Pair, PersonEvent, StaffUser, Volunteer
-from .people import local_today, paginate, person_search, record_event, speaks
+from .people import (
+    local_today,
+    paginate,
+    person_search,
+    record_event,
+    refuse_if_erased,
+    speaks,
+)
 from .volunteer_forms import (
     FIELD_LABELS,
     PROFILE_COLUMNS,
@@ -299,7 +306,8 @@ def detail(volunteer_id: int):
     return render_template(
         "volunteers/detail.html", volunteer=volunteer, consents=consents,
         history=_history(session, volunteer_id), today=today,
-        actions=allowed_transitions(volunteer.status), action_labels=ACTION_LABELS,
+        actions=[] if volunteer.erased_at else allowed_transitions(volunteer.status),
+        action_labels=ACTION_LABELS,
         record_state=record_status(volunteer, today, valid_days),
         valid_until=record_valid_until(volunteer.police_record_checked_on, valid_days),
         matchable=is_matchable(volunteer, today, valid_days))
@@ -309,6 +317,7 @@ def detail(volunteer_id: int):
 def transition(volunteer_id: int, action: str):
     session = get_session()
     volunteer = _get_volunteer(volunteer_id)
+    refuse_if_erased(volunteer)
     try:
         apply_transition(volunteer, action, request.form, session=session, today=local_today(),
                          valid_days=current_app.config["POLICE_RECORD_VALID_DAYS"])
@@ -325,6 +334,7 @@ def transition(volunteer_id: int, action: str):
 def edit(volunteer_id: int):
     session = get_session()
     volunteer = _get_volunteer(volunteer_id)
+    refuse_if_erased(volunteer)
     form = VolunteerEditForm(data=form_data(volunteer))
     if form.validate_on_submit():
         try:

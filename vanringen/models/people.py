@@ -22,6 +22,9 @@ class StaffUser(SQLModel, table=True):
     failed_logins: int = 0
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     totp_secret: str = Field(default="", max_length=64)  # base32; empty: no second factor
+    # The time step of the last code that signed in: a code seen over a shoulder, or sent
+    # twice, never signs in again.
+    totp_last_step: int = 0
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = utc_timestamp()

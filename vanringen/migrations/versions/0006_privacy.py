@@ -87,6 +87,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('failed_logins', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('locked_until', vanringen.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('totp_secret', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('totp_last_step', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('last_login_at', vanringen.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('password_changed_at', vanringen.db.UTCDateTime(timezone=True), nullable=True))
 
@@ -102,6 +103,7 @@ def downgrade() -> None:
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
         batch_op.drop_column('password_changed_at')
         batch_op.drop_column('last_login_at')
+        batch_op.drop_column('totp_last_step')
         batch_op.drop_column('totp_secret')
         batch_op.drop_column('locked_until')
         batch_op.drop_column('failed_logins')
