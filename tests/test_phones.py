@@ -1,6 +1,8 @@
+import re
+
 import pytest
 
-from vanringen.phones import display_phone, is_mobile, parse_phone
+from vanringen.phones import display_phone, is_mobile, parse_phone, written_pattern
 
 
 @pytest.mark.parametrize(("written", "e164"), [
@@ -44,3 +46,22 @@ def test_kind_and_display():
     assert display_phone("+46812345678") == "08-123 456 78"
     assert display_phone("+358401234567").startswith("+358")
     assert display_phone(None) == ""
+
+
+@pytest.mark.parametrize("written", [
+    "+46701234567", "+46 70-123 45 67", "0046 70 123 45 67", "070-123 45 67",
+    "070.123.45.67", "0701234567", "ring 070-1234567!"])
+def test_written_pattern_finds_every_way_of_writing_a_number(written):
+    assert re.search(written_pattern("+46701234567"), written)
+
+
+@pytest.mark.parametrize("text", ["0701234568", "10701234567", "07012345678", "070-123 45"])
+def test_written_pattern_finds_no_other_number(text):
+    assert not re.search(written_pattern("+46701234567"), text)
+
+
+def test_written_pattern_of_a_foreign_number():
+    pattern = written_pattern("+358401234567")
+    assert all(re.search(pattern, t) for t in ("+358 (0)40 123 4567", "00358401234567",
+                                               "040-123 4567"))
+    assert written_pattern("") is None

@@ -42,6 +42,7 @@ from .models import (
     Task,
     Volunteer,
 )
+from .phones import written_pattern
 
 PROGRAMME = "Vänringen"
 # Sections in the order the page shows them.
@@ -79,19 +80,6 @@ def _iso(value, tz: ZoneInfo):
     return value
 
 
-def _phone_pattern(e164: str) -> str | None:
-    """Any written form of a Swedish or foreign number: +46 70-111 00 00, 0701110000 ..."""
-    digits = re.sub(r"\D", "", e164 or "")
-    if len(digits) < 6:
-        return None
-    sep = r"[\s\-./()]*"
-    if digits.startswith("46"):
-        head, rest = r"(?:\+46|0046|0)", digits[2:]
-    else:
-        head, rest = r"(?:\+|00)?", digits
-    return head + sep + sep.join(rest) + r"(?!\d)"
-
-
 def redactor(others: Iterable, own_last_name: str = "") -> Callable[[str], str]:
     """A function that keeps only the first names of `others` (seniors or volunteers)."""
     patterns: list[tuple[re.Pattern, str]] = []
@@ -99,7 +87,7 @@ def redactor(others: Iterable, own_last_name: str = "") -> Callable[[str], str]:
         last = (person.last_name or "").strip()
         if last and last.lower() != (own_last_name or "").strip().lower():
             patterns.append((re.compile(rf"(?<!\w){re.escape(last)}(?!\w)", re.I), REDACTED))
-        phone = _phone_pattern(person.phone)
+        phone = written_pattern(person.phone)
         if phone:
             patterns.append((re.compile(phone), REDACTED))
         email = getattr(person, "email", None)

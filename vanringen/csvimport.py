@@ -38,7 +38,8 @@ OPTIONAL = {
     "volunteers": {"last_name", "email", "interests"},
 }
 # PostgreSQL refuses NUL in text (the whole import would fail), and no register means to
-# hold control characters; tab and line breaks are kept (quoted multi-line cells).
+# hold control characters; tab and line breaks are kept (quoted multi-line cells, text
+# areas). The public application form refuses the same characters.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 med BOM", "cp1252": "Windows-1252"}
 DELIMITER_NAMES = {",": "kommaavgränsad", ";": "semikolonavgränsad"}

@@ -42,7 +42,7 @@ from .models import (
 )
 from .models.messages import CLAIMABLE
 from .people import icontains, record_event
-from .phones import display_phone
+from .phones import display_phone, written_pattern
 from .planner import Planner
 from .recordings import delete_intake_recording
 
@@ -94,19 +94,6 @@ class _Person:
 
 # ---------------------------------------------------------------- finding the person in text
 
-def _phone_pattern(phone: str) -> str | None:
-    """The number in any way people write it: +46 70-123 45 67, 0046…, 070-1234567."""
-    try:
-        number = phonenumbers.parse(phone)
-    except phonenumbers.NumberParseException:
-        return re.escape(phone) if phone else None
-    digits = r"[\s\-()]*".join(str(number.national_number))
-    prefix = rf"(?:\+\s*{number.country_code}|00\s*{number.country_code})\s*(?:\(0\))?"
-    if number.country_code == 46:
-        prefix = rf"(?:{prefix}|0)"
-    return rf"(?<!\d){prefix}[\s\-()]*{digits}(?!\d)"
-
-
 @dataclass
 class Identifiers:
     """The erased person's name, number, e-mail and old id: the SQL terms that find rows
@@ -123,7 +110,7 @@ class Identifiers:
             terms.append(person.full_name)
             patterns.append(r"\s+".join(re.escape(p) for p in person.full_name.split()))
         if include_phone and person.phone:
-            pattern = _phone_pattern(person.phone)
+            pattern = written_pattern(person.phone)
             if pattern:
                 patterns.append(pattern)
             try:

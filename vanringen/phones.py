@@ -1,5 +1,7 @@
 """Phone numbers as people say them, stored as E.164."""
 
+import re
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
@@ -34,3 +36,20 @@ def display_phone(e164: str | None) -> str:
     fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 46
            else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     return phonenumbers.format_number(number, fmt)
+
+
+def written_pattern(e164: str | None) -> str | None:
+    """A regular expression for the number in any way people write it, to find it in free
+    text (erasure, others' numbers in an access report): +46 70-123 45 67, 0046 70…,
+    070-123 45 67, 070.123.45.67, +358 (0)40…; never inside a longer run of digits."""
+    if not e164:
+        return None
+    try:
+        number = phonenumbers.parse(e164)
+    except NumberParseException:
+        return re.escape(e164)
+    sep = r"[\s\-./()]*"
+    code = number.country_code
+    international = rf"(?:\+\s*{code}|00\s*{code}){sep}(?:\(0\))?"
+    digits = sep.join(str(number.national_number))
+    return rf"(?<!\d)(?:{international}|0)?{sep}{digits}(?!\d)"

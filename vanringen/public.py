@@ -4,13 +4,13 @@ Every endpoint here is public because of the blueprint's name (permissions.PUBLI
 """
 
 import logging
-import re
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import gettext as _
 from wtforms import ValidationError
 
 from . import messaging
+from .csvimport import CONTROL_CHARACTERS
 from .db import get_session
 from .models import Consent, Message, Volunteer
 from .people import local_today, record_event
@@ -26,9 +26,6 @@ bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
 
 FIELD_NAMES = {"email": "e-post", "phone": "mobilnummer"}
-# No one types control characters, and PostgreSQL refuses NUL in text outright (a 500);
-# tab and line breaks are kept for the text areas.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @bp.route("/bli-telefonvan", methods=["GET", "POST"])
